@@ -1,0 +1,12 @@
+/* `moat check`: not built yet; its owner replaces this file. */
+#include <stdio.h>
+
+#include "cli/commands.h"
+
+int moat_cli_check(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "moat check: not implemented yet\n");
+	return 2;
+}
