@@ -1,0 +1,123 @@
+/*
+ * The engine: the packet's whole path as one pure function.
+ *
+ *   verdict, emitted frames = process(state, frame, ingress zone, now)
+ *
+ * It never reads a clock, never touches a socket, never allocates after
+ * create: time comes in as @now_ns (any monotonic origin; replay uses the
+ * capture's timestamps), keys come in through the parameters, and emitted
+ * frames go into a caller-owned struct moat_emit.  Every I/O backend (pcap
+ * replay, AF_PACKET, later AF_XDP and NFQUEUE) and every test drives this
+ * same engine.
+ *
+ * Threading: one engine per core; calls on one engine are not concurrent.
+ */
+#ifndef MOAT_ENGINE_H
+#define MOAT_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "moat/emit.h"
+#include "moat/reason.h"
+
+struct moat_config;
+struct moat_engine;
+
+/* The ingress zone is unknown: pick it from the source address, else default. */
+enum { MOAT_ZONE_AUTO = -1 };
+
+struct moat_engine_params {
+	/* 32 random bytes for cookie keys, ISN modulation and hash seeds; the
+	 * caller draws them (getrandom) or loads them from a shared key file,
+	 * so that several gateways validate each other's cookies.  All zero is
+	 * refused. */
+	uint8_t secret[32];
+};
+
+struct moat_frame {
+	uint8_t *data;      /* borrowed for one call; may be rewritten in place */
+	uint32_t caplen;
+	uint32_t wirelen;
+	uint16_t linktype;  /* enum moat_linktype */
+	int16_t zone;       /* ingress zone index, or MOAT_ZONE_AUTO */
+};
+
+struct moat_result {
+	enum moat_verdict verdict;
+	enum moat_reason reason;  /* why; MOAT_R_STATE_MATCH for tracked passes */
+	int rule;                 /* 1-based number of the deciding rule, or 0 */
+	int16_t in_zone, out_zone;
+	bool rewritten;           /* the frame was changed in place */
+	bool log;                 /* a `log` rule matched: write it to the log */
+};
+
+/* Counters; every packet lands in exactly one verdict and one reason. */
+struct moat_counters {
+	uint64_t packets, passed, dropped, emitted;
+	uint64_t reason[MOAT_R_COUNT];
+};
+
+/*
+ * Create an engine for @cfg (borrowed: it must outlive the engine or be
+ * replaced with moat_engine_reload first).  Allocates every table once.
+ * Returns NULL and sets errno on failure.
+ */
+struct moat_engine *moat_engine_create(const struct moat_config *cfg,
+				       const struct moat_engine_params *par);
+void moat_engine_destroy(struct moat_engine *e); /* accepts NULL */
+
+/*
+ * Switch to the rules of @cfg atomically between two packets; flows are
+ * kept.  The caller frees the old config afterwards.  Table sizes stay as
+ * created.
+ */
+void moat_engine_reload(struct moat_engine *e, const struct moat_config *cfg);
+
+/* The packet's path.  Fills @res and appends to @out. */
+void moat_engine_process(struct moat_engine *e, struct moat_frame *f,
+			 uint64_t now_ns, struct moat_result *res,
+			 struct moat_emit *out);
+
+/*
+ * Advance time without a packet: expire flows, retransmit SYN-ACKs from the
+ * cookie retransmit table, switch syncookie modes back.  Call at least ten
+ * times a second in live mode.
+ */
+void moat_engine_tick(struct moat_engine *e, uint64_t now_ns,
+		      struct moat_emit *out);
+
+const struct moat_counters *moat_engine_counters(const struct moat_engine *e);
+
+/* Syncookie mode forced at run time (moat ctl syncookies on|off|auto). */
+enum moat_syncookies { MOAT_SYNCOOKIES_OFF, MOAT_SYNCOOKIES_ON,
+		       MOAT_SYNCOOKIES_AUTO };
+void moat_engine_set_syncookies(struct moat_engine *e, enum moat_syncookies m);
+
+/*
+ * Events for the log: rule matches with `log`, mode switches, table full,
+ * alerts.  The engine keeps a bounded ring and overwrites the oldest (and
+ * counts the loss); the I/O side drains it.  @text is one JSON object
+ * without a trailing newline.
+ */
+enum { MOAT_EVENT_TEXT_MAX = 512 };
+struct moat_event {
+	uint64_t time_ns;
+	char text[MOAT_EVENT_TEXT_MAX];
+};
+int moat_engine_events_drain(struct moat_engine *e, struct moat_event *buf,
+			     int max);
+
+/* Flows for `moat ctl flows`: calls @fn for each live flow, up to @max. */
+struct moat_flow_info {
+	char text[256]; /* one human-readable line */
+};
+int moat_engine_flows(const struct moat_engine *e,
+		      void (*fn)(const struct moat_flow_info *fi, void *arg),
+		      void *arg, int max);
+
+/* Flows by state, SYN proxy mode per destination: one JSON object. */
+int moat_engine_stats_json(const struct moat_engine *e, char *buf,
+			   unsigned long len);
+
+#endif
