@@ -89,10 +89,12 @@ void moat_engine_tick(struct moat_engine *e, uint64_t now_ns,
 
 const struct moat_counters *moat_engine_counters(const struct moat_engine *e);
 
-/* Syncookie mode forced at run time (moat ctl syncookies on|off|auto). */
-enum moat_syncookies { MOAT_SYNCOOKIES_OFF, MOAT_SYNCOOKIES_ON,
-		       MOAT_SYNCOOKIES_AUTO };
-void moat_engine_set_syncookies(struct moat_engine *e, enum moat_syncookies m);
+/*
+ * Syncookie mode forced at run time (moat ctl syncookies on|off|auto):
+ * @mode is an enum moat_syncookies_mode of include/moat/rules.h.  It holds
+ * until the next call or reload.
+ */
+void moat_engine_set_syncookies(struct moat_engine *e, int mode);
 
 /*
  * Events for the log: rule matches with `log`, mode switches, table full,
