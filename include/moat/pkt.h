@@ -86,6 +86,7 @@ struct moat_pkt_inner {
 	uint16_t sport, dport; /* TCP/UDP ports; ICMP echo: id in both */
 	uint32_t seq;        /* TCP: the quoted SEQ, when 8 bytes were quoted */
 	bool has_seq;
+	bool has_ports;      /* sport/dport were quoted (4 bytes of L4) */
 };
 
 /* Fragment bits (struct moat_pkt.frag). */
@@ -95,6 +96,20 @@ enum moat_frag_bit {
 	MOAT_FRAG_IS = 1 << 2,    /* MF set or offset != 0: a piece of a packet */
 	MOAT_FRAG_LATER = 1 << 3, /* offset != 0: no L4 header in this piece */
 };
+
+/* Which layers the view holds (struct moat_pkt.have). */
+enum moat_pkt_have_bit {
+	MOAT_PKT_HAVE_L3 = 1 << 0, /* ipv, addresses, ttl, frag... are set */
+	MOAT_PKT_HAVE_L4 = 1 << 1, /* the L4 header's fields are set */
+};
+
+/*
+ * Validity: decode does not clear the whole struct (it is on the fast path).
+ * Every scalar field is set (to 0 when absent), except these, which hold
+ * meaning only when their flag says so: src/dst bytes (have & HAVE_L3; the
+ * family is always set), opt.tsval/tsecr (opt.present & TS), opt.sack
+ * (opt.sack_count), and inner.* (inner.present, then has_ports/has_seq).
+ */
 
 struct moat_pkt {
 	uint8_t *frame;      /* borrowed from the caller for one call */
@@ -109,6 +124,7 @@ struct moat_pkt {
 	uint16_t payload_off;
 	uint16_t payload_len; /* L4 payload bytes per the IP length */
 	uint16_t l3_len;     /* IP header + payload per the IP length field */
+	uint8_t have;        /* enum moat_pkt_have_bit */
 
 	uint8_t ipv;         /* 4, 6, or 0 for a non-IP frame (ARP...) */
 	uint8_t proto;       /* upper-layer protocol after extension headers */
