@@ -1,0 +1,104 @@
+/*
+ * Backend option learning: what each protected server (address, port)
+ * offers in its SYN-ACKs, so that a cookie SYN-ACK, sent before the server
+ * has been asked, promises the client only what the server will honour.
+ *
+ * On the packet's path: every SYN-ACK from a server behind a `synproxy`
+ * rule, passed through (state mode) or answering a proxied handshake, is
+ * shown to moat_syn_backend_learn(); moat_syn_answer_syn() asks
+ * moat_syn_backend_get().  The table is direct-mapped by a keyed hash and
+ * overwrites on collision; a server it forgot is answered with the safe
+ * defaults until its next SYN-ACK: the minimum MSS and neither window
+ * scaling, SACK nor timestamps (offering the client timestamps the server
+ * will not send would make the client drop the server's segments, RFC 7323
+ * section 3.2).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct backend_slot {
+	struct moat_addr addr;
+	uint16_t port;
+	bool used;
+	struct moat_syn_backend_opts o;
+	uint64_t learned_ns;
+};
+
+struct moat_syn_backend {
+	uint32_t mask;
+	uint8_t seed[MOAT_SYN_KEY_LEN];
+	struct backend_slot slot[]; /* owned; sized at create */
+};
+
+struct moat_syn_backend *moat_syn_backend_create(uint32_t slots,
+					const uint8_t seed[MOAT_SYN_KEY_LEN])
+{
+	uint32_t n = syn_pow2(slots);
+	struct moat_syn_backend *b;
+
+	b = calloc(1, sizeof(*b) + (size_t)n * sizeof(b->slot[0]));
+	if (!b) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	b->mask = n - 1;
+	memcpy(b->seed, seed, MOAT_SYN_KEY_LEN);
+	return b;
+}
+
+void moat_syn_backend_destroy(struct moat_syn_backend *b)
+{
+	free(b);
+}
+
+static struct backend_slot *slot_of(const struct moat_syn_backend *b,
+				    const struct moat_addr *a, uint16_t port)
+{
+	return (struct backend_slot *)
+		&b->slot[syn_hash_dst(b->seed, a, port) & b->mask];
+}
+
+void moat_syn_backend_learn(struct moat_syn_backend *b,
+			    const struct moat_pkt *p, uint64_t now_ns)
+{
+	const uint8_t want = MOAT_TCP_SYN | MOAT_TCP_ACK;
+	struct backend_slot *s;
+	const struct moat_tcp_opts *o = &p->opt;
+
+	if (p->proto != MOAT_IPPROTO_TCP || (p->tcp_flags & want) != want)
+		return;
+	s = slot_of(b, &p->src, p->sport);
+	s->addr = p->src;
+	s->port = p->sport;
+	s->used = true;
+	s->learned_ns = now_ns;
+	/* No MSS option: RFC 9293 section 3.7.1's default for the family. */
+	s->o.mss = (o->present & MOAT_TCPOPT_MSS) ? o->mss
+		 : p->ipv == 6 ? MOAT_SYN_DEFAULT_MSS6 : MOAT_SYN_DEFAULT_MSS4;
+	s->o.wscale = (o->present & MOAT_TCPOPT_WSCALE) ? o->wscale
+							: MOAT_SYN_WSCALE_NONE;
+	s->o.sack_ok = (o->present & MOAT_TCPOPT_SACK_PERM) != 0;
+	s->o.ts_ok = (o->present & MOAT_TCPOPT_TS) != 0;
+	s->o.known = true;
+}
+
+void moat_syn_backend_get(const struct moat_syn_backend *b,
+			  const struct moat_addr *addr, uint16_t port,
+			  struct moat_syn_backend_opts *out)
+{
+	const struct backend_slot *s = slot_of(b, addr, port);
+
+	if (s->used && s->port == port && moat_addr_eq(&s->addr, addr)) {
+		*out = s->o;
+		return;
+	}
+	out->mss = addr->family == MOAT_AF_INET6 ? MOAT_SYN_DEFAULT_MSS6
+						 : MOAT_SYN_DEFAULT_MSS4;
+	out->wscale = MOAT_SYN_WSCALE_NONE;
+	out->sack_ok = false;
+	out->ts_ok = false;
+	out->known = false;
+}

@@ -1,0 +1,60 @@
+/*
+ * Keyed hashes for the SYN proxy's tables (see internal.h).  Off the
+ * per-packet hot path's critical part: one SipHash over at most 36 bytes.
+ */
+#include <sodium.h>
+#include <string.h>
+
+#include "internal.h"
+
+static uint32_t hash_bytes(const uint8_t seed[MOAT_SYN_KEY_LEN],
+			   const uint8_t *b, unsigned len)
+{
+	uint8_t out[crypto_shorthash_BYTES];
+	uint32_t h;
+
+	crypto_shorthash(out, b, len, seed);
+	memcpy(&h, out, sizeof(h));
+	return h;
+}
+
+uint32_t syn_hash_tuple(const uint8_t seed[MOAT_SYN_KEY_LEN],
+			const struct moat_syn_tuple *t)
+{
+	uint8_t b[36];
+
+	memcpy(b, t->src.b, 16);
+	memcpy(b + 16, t->dst.b, 16);
+	b[32] = (uint8_t)(t->sport >> 8);
+	b[33] = (uint8_t)t->sport;
+	b[34] = (uint8_t)(t->dport >> 8);
+	b[35] = (uint8_t)t->dport;
+	return hash_bytes(seed, b, sizeof(b));
+}
+
+uint32_t syn_hash_dst(const uint8_t seed[MOAT_SYN_KEY_LEN],
+		      const struct moat_addr *a, uint16_t port)
+{
+	uint8_t b[18];
+
+	memcpy(b, a->b, 16);
+	b[16] = (uint8_t)(port >> 8);
+	b[17] = (uint8_t)port;
+	return hash_bytes(seed, b, sizeof(b));
+}
+
+bool syn_tuple_eq(const struct moat_syn_tuple *a,
+		  const struct moat_syn_tuple *b)
+{
+	return a->sport == b->sport && a->dport == b->dport &&
+	       moat_addr_eq(&a->src, &b->src) && moat_addr_eq(&a->dst, &b->dst);
+}
+
+uint32_t syn_pow2(uint32_t n)
+{
+	uint32_t p = 1;
+
+	while (p < n && p < (1u << 30))
+		p <<= 1;
+	return p;
+}
