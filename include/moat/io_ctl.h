@@ -1,0 +1,107 @@
+/*
+ * The control socket of `moat run` and what it says: the request parser,
+ * the non-blocking UNIX socket server, and the formatters for counters
+ * (text, JSON, Prometheus).
+ *
+ * Off the packet's path: the run loop polls the listening socket and the
+ * clients together with the rings and serves them between two batches, so
+ * a slow or stuck client never blocks a frame.  Control plane: it may
+ * allocate.
+ *
+ * Protocol (SOCK_STREAM): the client sends one line,
+ *     stats [--json] | flows | reload | syncookies on|off|auto | metrics
+ * and reads until end of file.  The reply's first line is `ok` or `error`;
+ * the rest is the body (the counters, the flows, the reload errors...).
+ */
+#ifndef MOAT_IO_CTL_H
+#define MOAT_IO_CTL_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "moat/engine.h"
+#include "moat/io_afpacket.h"
+
+/* ---- a growing text buffer (control plane) ---------------------------- */
+
+struct moat_io_buf {
+	char *p;        /* NUL-terminated; owned */
+	size_t len, cap;
+	bool failed;    /* an allocation failed: the text is cut */
+};
+
+void moat_io_buf_init(struct moat_io_buf *b);
+void moat_io_buf_free(struct moat_io_buf *b);
+void moat_io_buf_printf(struct moat_io_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ---- requests ---------------------------------------------------------- */
+
+enum moat_io_ctl_cmd {
+	MOAT_IO_CTL_STATS = 0,
+	MOAT_IO_CTL_FLOWS,
+	MOAT_IO_CTL_RELOAD,
+	MOAT_IO_CTL_SYNCOOKIES,
+	MOAT_IO_CTL_METRICS,
+};
+
+enum { MOAT_IO_CTL_LINE_MAX = 256 };
+
+struct moat_io_ctl_req {
+	enum moat_io_ctl_cmd cmd;
+	int mode;       /* SYNCOOKIES: enum moat_syncookies_mode */
+	bool json;      /* STATS --json */
+};
+
+/* Parse one request line (without its newline).  0, or -EINVAL with a
+ * message in @err. */
+int moat_io_ctl_parse(const char *line, struct moat_io_ctl_req *req,
+		      char *err, size_t errlen);
+
+/* ---- the server -------------------------------------------------------- */
+
+/* Answer @req into @out; return 0 (`ok`) or -1 (`error`). */
+typedef int (*moat_io_ctl_handler)(void *arg, const struct moat_io_ctl_req *req,
+				   struct moat_io_buf *out);
+
+struct moat_io_ctl;
+
+/* Listen on @path (mode 0600; a stale socket file is replaced).
+ * NULL with errno set on failure. */
+struct moat_io_ctl *moat_io_ctl_open(const char *path, moat_io_ctl_handler fn,
+				     void *arg);
+/* Unlinks the socket file; accepts NULL. */
+void moat_io_ctl_close(struct moat_io_ctl *c);
+
+enum { MOAT_IO_CTL_CLIENTS = 8 };
+
+/* Fill up to 1 + MOAT_IO_CTL_CLIENTS poll entries; returns how many. */
+int moat_io_ctl_pollfds(struct moat_io_ctl *c, struct pollfd *pfd, int max);
+/* Serve whatever the poll found ready in those entries; never blocks. */
+void moat_io_ctl_service(struct moat_io_ctl *c, const struct pollfd *pfd,
+			 int n);
+
+/* ---- counters ---------------------------------------------------------- */
+
+/* What `stats` and `metrics` show, gathered by the run loop. */
+struct moat_io_stats_view {
+	const struct moat_counters *c;
+	uint64_t flows;
+	const struct moat_io_port *const *ports;
+	int nports;
+	const char *engine_json;   /* moat_engine_stats_json, or NULL */
+	uint64_t reloads, reload_errors, ticks;
+};
+
+void moat_io_stats_text(struct moat_io_buf *b, const struct moat_io_stats_view *v);
+void moat_io_stats_json(struct moat_io_buf *b, const struct moat_io_stats_view *v);
+/* Prometheus text exposition format 0.0.4. */
+void moat_io_metrics_prom(struct moat_io_buf *b,
+			  const struct moat_io_stats_view *v);
+
+/* True for the reasons that mean a packet went through (not a drop). */
+bool moat_io_reason_is_pass(enum moat_reason r);
+
+#endif

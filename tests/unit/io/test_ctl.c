@@ -1,0 +1,294 @@
+/*
+ * The control side of `moat run` without a running moat: the request
+ * parser (table-driven), the counters' text, JSON and Prometheus forms,
+ * and one request served end to end over a UNIX socket in /tmp.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "moat/io_ctl.h"
+#include "moat/rules.h"
+
+struct parse_row {
+	const char *line;
+	int ok;
+	enum moat_io_ctl_cmd cmd;
+	int mode;
+	bool json;
+};
+
+static const struct parse_row parse_rows[] = {
+	{ "stats", 0, MOAT_IO_CTL_STATS, 0, false },
+	{ "stats --json", 0, MOAT_IO_CTL_STATS, 0, true },
+	{ "  stats\t--json\r", 0, MOAT_IO_CTL_STATS, 0, true },
+	{ "flows", 0, MOAT_IO_CTL_FLOWS, 0, false },
+	{ "reload", 0, MOAT_IO_CTL_RELOAD, 0, false },
+	{ "metrics", 0, MOAT_IO_CTL_METRICS, 0, false },
+	{ "syncookies on", 0, MOAT_IO_CTL_SYNCOOKIES, MOAT_SYNCOOKIES_ON, false },
+	{ "syncookies off", 0, MOAT_IO_CTL_SYNCOOKIES, MOAT_SYNCOOKIES_OFF, false },
+	{ "syncookies auto", 0, MOAT_IO_CTL_SYNCOOKIES, MOAT_SYNCOOKIES_AUTO, false },
+	{ "syncookies", -1, 0, 0, false },
+	{ "syncookies maybe", -1, 0, 0, false },
+	{ "syncookies on now", -1, 0, 0, false },
+	{ "flows --json", -1, 0, 0, false },
+	{ "reload now", -1, 0, 0, false },
+	{ "", -1, 0, 0, false },
+	{ "   ", -1, 0, 0, false },
+	{ "shutdown", -1, 0, 0, false },
+	{ "a b c d e", -1, 0, 0, false },
+};
+
+static void parse_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(parse_rows) / sizeof(parse_rows[0]); i++) {
+		const struct parse_row *r = &parse_rows[i];
+		struct moat_io_ctl_req req;
+		char err[128] = "";
+		int got = moat_io_ctl_parse(r->line, &req, err, sizeof(err));
+
+		if ((got == 0) != (r->ok == 0))
+			fail_msg("'%s': got %d (%s)", r->line, got, err);
+		if (got < 0) {
+			assert_true(err[0] != 0);
+			continue;
+		}
+		assert_int_equal(req.cmd, r->cmd);
+		assert_int_equal(req.mode, r->mode);
+		assert_int_equal(req.json, r->json);
+	}
+}
+
+static void parse_too_long(void **state)
+{
+	(void)state;
+	char line[MOAT_IO_CTL_LINE_MAX + 10];
+	struct moat_io_ctl_req req;
+	char err[64];
+
+	memset(line, 's', sizeof(line) - 1);
+	line[sizeof(line) - 1] = 0;
+	assert_int_equal(moat_io_ctl_parse(line, &req, err, sizeof(err)), -22);
+}
+
+static void buf_grows(void **state)
+{
+	(void)state;
+	struct moat_io_buf b;
+
+	moat_io_buf_init(&b);
+	for (int i = 0; i < 1000; i++)
+		moat_io_buf_printf(&b, "%04d\n", i);
+	assert_int_equal(b.len, 5000);
+	assert_false(b.failed);
+	assert_memory_equal(b.p + 4995, "0999\n", 5);
+	moat_io_buf_free(&b);
+}
+
+/* A fixed set of counters and two in-memory ports. */
+struct fixture {
+	struct moat_counters c;
+	struct moat_io_port ports[2];
+	const struct moat_io_port *pp[2];
+	struct moat_io_stats_view v;
+};
+
+static struct fixture *make_fixture(void)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	f->c.packets = 10;
+	f->c.passed = 7;
+	f->c.dropped = 3;
+	f->c.emitted = 2;
+	f->c.reason[MOAT_R_STATE_MATCH] = 7;
+	f->c.reason[MOAT_R_SPOOF_ZONE] = 2;
+	f->c.reason[MOAT_R_POLICY_DROP] = 1;
+	moat_io_port_init_mem(&f->ports[0], NULL, 0, 0, -1, 1500);
+	moat_io_port_init_mem(&f->ports[1], NULL, 0, 0, -1, 1500);
+	snprintf(f->ports[0].ifname, sizeof(f->ports[0].ifname), "out0");
+	snprintf(f->ports[1].ifname, sizeof(f->ports[1].ifname), "in0");
+	f->ports[0].st.rx_packets = 8;
+	f->ports[1].tx.st.packets = 5;
+	f->ports[1].tx.st.oversize = 1;
+	f->pp[0] = &f->ports[0];
+	f->pp[1] = &f->ports[1];
+	f->v = (struct moat_io_stats_view){
+		.c = &f->c, .flows = 4, .ports = f->pp, .nports = 2,
+		.engine_json = "{\"x\":1}", .reloads = 3,
+	};
+	return f;
+}
+
+static void stats_text(void **state)
+{
+	(void)state;
+	struct fixture *f = make_fixture();
+	struct moat_io_buf b;
+
+	moat_io_buf_init(&b);
+	moat_io_stats_text(&b, &f->v);
+	assert_non_null(strstr(b.p, "packets 10\npassed 7\ndropped 3\nemitted 2\n"));
+	assert_non_null(strstr(b.p, "reason spoof-zone 2\n"));
+	assert_non_null(strstr(b.p, "reason policy-drop 1\n"));
+	assert_null(strstr(b.p, "reason land"));
+	assert_non_null(strstr(b.p, "port in0 rx 0 tx 5 tx-errors 0 oversize 1"));
+	assert_non_null(strstr(b.p, "engine {\"x\":1}\n"));
+	moat_io_buf_free(&b);
+	free(f);
+}
+
+static void stats_json(void **state)
+{
+	(void)state;
+	struct fixture *f = make_fixture();
+	struct moat_io_buf b;
+
+	moat_io_buf_init(&b);
+	moat_io_stats_json(&b, &f->v);
+	assert_non_null(strstr(b.p, "\"reasons\":{\"spoof-zone\":2,"
+				    "\"policy-drop\":1,\"state-match\":7}"));
+	assert_non_null(strstr(b.p, "\"engine\":{\"x\":1}}\n"));
+	moat_io_buf_free(&b);
+	f->v.engine_json = NULL;
+	moat_io_stats_json(&b, &f->v);
+	assert_non_null(strstr(b.p, "\"engine\":null}"));
+	moat_io_buf_free(&b);
+	free(f);
+}
+
+/* Every sample line is NAME{LABELS} VALUE or NAME VALUE, every metric has
+ * its HELP and TYPE before its samples. */
+static void metrics_prom(void **state)
+{
+	(void)state;
+	struct fixture *f = make_fixture();
+	struct moat_io_buf b;
+	char *save = NULL;
+	int samples = 0;
+
+	moat_io_buf_init(&b);
+	moat_io_metrics_prom(&b, &f->v);
+	assert_non_null(strstr(b.p, "moat_packets_total{verdict=\"pass\"} 7\n"));
+	assert_non_null(strstr(b.p, "moat_packets_total{verdict=\"drop\"} 3\n"));
+	assert_non_null(strstr(b.p, "moat_drops_total{reason=\"spoof-zone\"} 2\n"));
+	assert_non_null(strstr(b.p, "moat_passes_total{reason=\"state-match\"} 7\n"));
+	assert_null(strstr(b.p, "moat_drops_total{reason=\"state-match\"}"));
+	assert_non_null(strstr(b.p, "# TYPE moat_flows gauge\nmoat_flows 4\n"));
+	assert_non_null(strstr(b.p, "moat_port_oversize_total{port=\"in0\"} 1\n"));
+	assert_non_null(strstr(b.p, "moat_port_rx_packets_total{port=\"out0\"} 8\n"));
+	for (char *l = strtok_r(b.p, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char *sp = strrchr(l, ' ');
+		char *end;
+
+		if (l[0] == '#') {
+			assert_true(!strncmp(l, "# HELP ", 7) || !strncmp(l, "# TYPE ", 7));
+			continue;
+		}
+		assert_non_null(sp);
+		strtoull(sp + 1, &end, 10);
+		assert_true(end > sp + 1 && *end == 0);
+		assert_true(!strncmp(l, "moat_", 5));
+		assert_true(!strchr(l, '{') || sp[-1] == '}');
+		samples++;
+	}
+	assert_true(samples > MOAT_R_COUNT);
+	moat_io_buf_free(&b);
+	free(f);
+}
+
+static int handler(void *arg, const struct moat_io_ctl_req *req,
+		   struct moat_io_buf *out)
+{
+	int *calls = arg;
+
+	(*calls)++;
+	if (req->cmd == MOAT_IO_CTL_RELOAD) {
+		moat_io_buf_printf(out, "x.conf:1:1: bad\n");
+		return -1;
+	}
+	moat_io_buf_printf(out, "cmd %d json %d\n", req->cmd, req->json);
+	return 0;
+}
+
+/* Serve @line over a real socket; returns the whole reply. */
+static char *round_trip(struct moat_io_ctl *c, const char *path,
+			const char *line)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	static char reply[512];
+	size_t got = 0;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(write(fd, line, strlen(line)), (ssize_t)strlen(line));
+	shutdown(fd, SHUT_WR);
+	/* Bounded: a few service turns are enough for a short reply. */
+	for (int turn = 0; turn < 100; turn++) {
+		struct pollfd pfd[1 + MOAT_IO_CTL_CLIENTS];
+		int n = moat_io_ctl_pollfds(c, pfd, 1 + MOAT_IO_CTL_CLIENTS);
+		ssize_t r;
+
+		poll(pfd, (nfds_t)n, 100);
+		moat_io_ctl_service(c, pfd, n);
+		r = recv(fd, reply + got, sizeof(reply) - 1 - got, MSG_DONTWAIT);
+		if (r == 0)
+			break;
+		if (r > 0)
+			got += (size_t)r;
+	}
+	reply[got] = 0;
+	close(fd);
+	return reply;
+}
+
+static void server_round_trip(void **state)
+{
+	(void)state;
+	char path[64];
+	struct stat st;
+	int calls = 0;
+	struct moat_io_ctl *c;
+
+	snprintf(path, sizeof(path), "/tmp/moat-test-ctl.%d", (int)getpid());
+	c = moat_io_ctl_open(path, handler, &calls);
+	assert_non_null(c);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_string_equal(round_trip(c, path, "stats --json\n"),
+			    "ok\ncmd 0 json 1\n");
+	assert_string_equal(round_trip(c, path, "reload\n"),
+			    "error\nx.conf:1:1: bad\n");
+	assert_string_equal(round_trip(c, path, "bogus\n"),
+			    "error\nunknown command 'bogus'\n");
+	assert_int_equal(calls, 2);
+	moat_io_ctl_close(c);
+	assert_int_equal(stat(path, &st), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(parse_table),
+		cmocka_unit_test(parse_too_long),
+		cmocka_unit_test(buf_grows),
+		cmocka_unit_test(stats_text),
+		cmocka_unit_test(stats_json),
+		cmocka_unit_test(metrics_prom),
+		cmocka_unit_test(server_round_trip),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
