@@ -157,11 +157,7 @@ struct moat_ct_entry {
 				     moat_ct_set_state() */
 	uint32_t hnext;           /* ct: next in the hash chain (index) */
 	uint32_t expire;          /* ct: second at which it times out */
-	uint32_t lprev, lnext;    /* ct: timeout-class list links (index) */
-	uint32_t linked;          /* ct: @expire when last linked */
-	uint8_t tclass;           /* ct: timeout class */
-	uint8_t flags;            /* enum moat_ct_flag */
-	uint16_t rule;            /* engine: the rule number that created it */
+	uint32_t link[2][2];      /* ct: [timer wheel, class list][prev, next] */
 
 	struct moat_ct_peer peer[2]; /* indexed by enum moat_ct_dir */
 	uint32_t seq_delta[2];    /* synproxy: added to SEQ of packets sent in
@@ -169,9 +165,11 @@ struct moat_ct_entry {
 				     the other direction) */
 	uint32_t ts_delta[2];     /* synproxy: the same for TSval / TSecr */
 	uint32_t aux;             /* synproxy/engine: index into their pools */
+	uint16_t rule;            /* engine: the rule number that created it */
 	int8_t zone[2];           /* engine: ingress zone per direction; -1 */
+	uint8_t flags;            /* enum moat_ct_flag */
 	uint8_t wscale_fix;       /* synproxy: window rescale client/server */
-	uint8_t spare[9];
+	uint8_t spare[6];
 };
 static_assert(sizeof(struct moat_ct_entry) == 128,
 	      "a flow is two cache lines");
