@@ -166,6 +166,16 @@ enum moat_reason moat_pkt_decode(struct moat_pkt *p, uint8_t *frame,
 				 int linktype);
 
 /*
+ * Parse the @len option bytes @opt of a TCP header (the bytes after its
+ * fixed 20) into @o, which the caller zeroes first.  ts_off and sack_off come
+ * out relative to the TCP header.  Returns MOAT_R_NONE or
+ * MOAT_R_TCP_BAD_OPTION (length 0 or 1, past the end, wrong length for a
+ * fixed-size option, SACK not 2 + 8n).  Unknown options are skipped.
+ */
+enum moat_reason moat_pkt_tcp_options(struct moat_tcp_opts *o,
+				      const uint8_t *opt, uint32_t len);
+
+/*
  * Check the IPv4 header checksum and the TCP/UDP/ICMP/ICMPv6 checksum over
  * what was captured.  Returns MOAT_R_NONE, MOAT_R_IP4_BAD_CHECKSUM or
  * MOAT_R_L4_BAD_CHECKSUM.  A truncated capture (caplen < wirelen) cannot be

@@ -106,15 +106,6 @@ enum moat_reason moat_pkt_decode_udp(struct moat_pkt *p,
 enum moat_reason moat_pkt_decode_icmp(struct moat_pkt *p,
 				      const struct pkt_bounds *b);
 
-/*
- * tcp.c: parse the option bytes @opt[0..@len) of a TCP header into @o.
- * @base is the offset of @opt from the TCP header start (20), so ts_off and
- * sack_off come out relative to the header.  Returns MOAT_R_NONE or
- * MOAT_R_TCP_BAD_OPTION.
- */
-enum moat_reason moat_pkt_tcp_options(struct moat_tcp_opts *o,
-				      const uint8_t *opt, uint32_t len);
-
 /* checksum.c: the pseudo-header sum (RFC 768, 793; RFC 8200 8.1). */
 uint32_t moat_csum_pseudo(const struct moat_addr *src,
 			  const struct moat_addr *dst, uint8_t proto,

@@ -146,7 +146,10 @@ enum moat_reason moat_pkt_decode_tcp(struct moat_pkt *p,
 	hlen = (uint32_t)(h[12] >> 4) * 4;
 	p->tcp_hlen = (uint8_t)hlen;
 	p->have |= MOAT_PKT_HAVE_L4;
-	if (hlen < TCP_HLEN_MIN || hlen > seg_len)
+	if (hlen < TCP_HLEN_MIN)
+		return MOAT_R_TCP_BAD_DOFF;
+	/* Options cut by the end of a first fragment: as for the header. */
+	if (hlen > seg_len && !(p->frag & MOAT_FRAG_IS))
 		return MOAT_R_TCP_BAD_DOFF;
 	r = l4_header_fits(p, b, hlen);
 	if (r != MOAT_R_NONE)
