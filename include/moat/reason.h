@@ -90,7 +90,9 @@ enum moat_verdict {
 	X(OVERLOAD, "overload")                                                \
 	X(SRC_TABLE_FULL, "src-table-full")                                    \
 	X(HIJACK_BLOCKED, "hijack-blocked")                                    \
-	X(EMIT_FULL, "emit-full")
+	X(EMIT_FULL, "emit-full")                                              \
+	X(NDP, "ndp")                                                          \
+	X(RULE_PASS_STATELESS, "rule-pass-stateless")
 
 enum moat_reason {
 #define MOAT_REASON_ENUM(id, name) MOAT_R_##id,
