@@ -1,0 +1,200 @@
+/*
+ * The rule index: which rules could match a packet, found without looking
+ * at the rest.  Built once per configuration; read by match.c per packet.
+ *
+ * Rules are grouped by protocol class (tcp, udp, icmp, icmp6, other) and
+ * ingress zone (plus "unknown"), then, for tcp and udp, by destination
+ * port: the ports are cut into elementary intervals at every boundary of
+ * every rule's destination port set, and each interval lists, in file
+ * order, the rules whose port set covers it (rules without a port cover
+ * all).  A packet costs one bisection over the intervals and then a walk
+ * over only the candidates, still in file order, so first match holds.
+ *
+ *   slot(tcp, outside)   start: 0     22    23    80    81
+ *                        rules: [9]  [2,9] [9]  [4,9] [9]
+ *
+ * A slot whose lists would grow past ENTRIES_MAX falls back to one
+ * interval holding every rule of the slot (the matcher re-checks ports).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules/internal.h"
+
+enum { ENTRIES_MAX = 1 << 22 };
+
+struct builder {
+	uint32_t *list;
+	uint32_t n, cap;
+};
+
+static int push(struct builder *b, uint32_t v)
+{
+	if (b->n == b->cap) {
+		uint32_t cap = b->cap ? b->cap * 2 : 1024;
+		uint32_t *l = realloc(b->list, cap * sizeof(*l));
+
+		if (!l)
+			return -ENOMEM;
+		b->list = l;
+		b->cap = cap;
+	}
+	b->list[b->n++] = v;
+	return 0;
+}
+
+static bool eligible(const struct moat_rule_match *m, int pc, int zs)
+{
+	if (!(m->protos & (1 << pc)))
+		return false;
+	if (zs == 0 || m->from.zone < 0)
+		return true; /* unknown ingress: the matcher checks networks */
+	return m->from.zone_neg ? m->from.zone != zs - 1
+				: m->from.zone == zs - 1;
+}
+
+static int cmp_u32(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* Interval starts: 0 and every lo and hi + 1 of every port set. */
+static uint32_t *boundaries(const struct moat_config *c, const uint32_t *rules,
+			    uint32_t n, uint32_t *count)
+{
+	uint32_t total = 1, k = 0, *b;
+
+	for (uint32_t i = 0; i < n; i++) {
+		const struct moat_set *p = c->matches[rules[i]].to.port;
+
+		total += p ? 2 * p->ports.n : 0;
+	}
+	b = malloc(total * sizeof(*b));
+	if (!b)
+		return NULL;
+	b[k++] = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct moat_set *p = c->matches[rules[i]].to.port;
+
+		for (uint32_t j = 0; p && j < p->ports.n; j++) {
+			b[k++] = p->ports.lo[j];
+			if (p->ports.hi[j] < 65535)
+				b[k++] = (uint32_t)p->ports.hi[j] + 1;
+		}
+	}
+	qsort(b, k, sizeof(*b), cmp_u32);
+	*count = 0;
+	for (uint32_t i = 0; i < k; i++)
+		if (i == 0 || b[i] != b[i - 1])
+			b[(*count)++] = b[i];
+	return b;
+}
+
+static bool same_list(const struct builder *b, uint32_t s1, uint32_t s2,
+		      uint32_t end)
+{
+	return s2 - s1 == end - s2 &&
+	       !memcmp(b->list + s1, b->list + s2, (s2 - s1) * sizeof(uint32_t));
+}
+
+/* Fill @s from the slot's eligible @rules (file order). */
+static int build_ports(const struct moat_config *c, struct slot *s,
+		       struct builder *b, const uint32_t *rules, uint32_t n,
+		       bool by_port)
+{
+	uint32_t nb = 1, *bnd = by_port ? boundaries(c, rules, n, &nb) : NULL;
+	uint32_t zero = 0, base = b->n;
+
+	if (by_port && !bnd)
+		return -ENOMEM;
+	if (!bnd)
+		bnd = &zero;
+	s->start = calloc(nb, sizeof(*s->start));
+	s->first = calloc(nb + 1, sizeof(*s->first));
+	if (!s->start || !s->first)
+		goto nomem;
+	s->nint = 0;
+	for (uint32_t k = 0; k < nb; k++) {
+		uint32_t at = b->n;
+
+		for (uint32_t i = 0; i < n; i++) {
+			const struct moat_set *p = c->matches[rules[i]].to.port;
+
+			if (by_port && p && !moat_rule_ports_has(&p->ports,
+								 (uint16_t)bnd[k]))
+				continue;
+			if (push(b, rules[i]) < 0)
+				goto nomem;
+		}
+		if (b->n - base > ENTRIES_MAX && by_port) {
+			/* too many: rebuild this slot as one interval */
+			b->n = base;
+			free(s->start);
+			free(s->first);
+			free(bnd);
+			return build_ports(c, s, b, rules, n, false);
+		}
+		if (s->nint && same_list(b, s->first[s->nint - 1], at, b->n)) {
+			b->n = at; /* same candidates as the interval before */
+			continue;
+		}
+		s->start[s->nint] = (uint16_t)bnd[k];
+		s->first[s->nint++] = at;
+	}
+	s->first[s->nint] = b->n;
+	if (bnd != &zero)
+		free(bnd);
+	return 0;
+nomem:
+	if (bnd != &zero)
+		free(bnd);
+	return -ENOMEM;
+}
+
+int moat_rule_index_build(struct moat_config *c)
+{
+	struct rule_index *ix = &c->index;
+	struct builder b = { 0 };
+	uint32_t *rules = calloc((size_t)c->nrules + 1, sizeof(*rules));
+	int err = -ENOMEM;
+
+	ix->nzones1 = c->nzones + 1;
+	ix->slots = calloc((size_t)PC_COUNT * (size_t)ix->nzones1,
+			   sizeof(*ix->slots));
+	if (!rules || !ix->slots)
+		goto out;
+	for (int pc = 0; pc < PC_COUNT; pc++) {
+		for (int zs = 0; zs < ix->nzones1; zs++) {
+			uint32_t n = 0;
+
+			for (int r = 0; r < c->nrules; r++)
+				if (eligible(&c->matches[r], pc, zs))
+					rules[n++] = (uint32_t)r;
+			if (build_ports(c, &ix->slots[pc * ix->nzones1 + zs], &b,
+					rules, n, pc == PC_TCP || pc == PC_UDP) < 0)
+				goto out;
+		}
+	}
+	ix->list = b.list;
+	ix->nlist = b.n;
+	b.list = NULL;
+	err = 0;
+out:
+	free(b.list);
+	free(rules);
+	return err;
+}
+
+void moat_rule_index_free(struct rule_index *ix)
+{
+	for (int i = 0; ix->slots && i < PC_COUNT * ix->nzones1; i++) {
+		free(ix->slots[i].start);
+		free(ix->slots[i].first);
+	}
+	free(ix->slots);
+	free(ix->list);
+	memset(ix, 0, sizeof(*ix));
+}

@@ -1,0 +1,247 @@
+/*
+ * The `options { ... }` block: global settings with their defaults, read
+ * once at load.  Each item is a keyword and its value; items are separated
+ * by newlines or ';'.  An item given twice is a warning (the last wins).
+ *
+ *   options := "options" "{" { item [";"] } "}"
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "rules/parse.h"
+
+static const char *const timeout_names[MOAT_TIMEOUT_COUNT] = {
+	[MOAT_TIMEOUT_TCP_OPENING] = "tcp.opening",
+	[MOAT_TIMEOUT_TCP_ESTABLISHED] = "tcp.established",
+	[MOAT_TIMEOUT_TCP_CLOSING] = "tcp.closing",
+	[MOAT_TIMEOUT_TCP_TIMEWAIT] = "tcp.timewait",
+	[MOAT_TIMEOUT_UDP_FIRST] = "udp.first",
+	[MOAT_TIMEOUT_UDP_MULTIPLE] = "udp.multiple",
+	[MOAT_TIMEOUT_ICMP] = "icmp",
+};
+
+const char *moat_timeout_name(enum moat_timeout t)
+{
+	return (unsigned)t < MOAT_TIMEOUT_COUNT ? timeout_names[t] : NULL;
+}
+
+/*
+ * Defaults.  Timeouts follow pf(4)'s (tcp.opening 30 s, tcp.established
+ * 24 h, tcp.closing 15 min) except tcp.timewait, 60 s: long enough for the
+ * last ACK's retransmissions, shorter than pf's tcp.closed 90 s so a flood
+ * of short connections frees slots sooner.  UDP and ICMP as pf.
+ */
+void moat_options_defaults(struct moat_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->policy = MOAT_POLICY_DROP;
+	o->syncookies = MOAT_SYNCOOKIES_AUTO;
+	o->antispoof = true;
+	o->max_flows = 262144;
+	o->pickup = MOAT_PICKUP_OFF;
+	o->timeout[MOAT_TIMEOUT_TCP_OPENING] = 30;
+	o->timeout[MOAT_TIMEOUT_TCP_ESTABLISHED] = 86400;
+	o->timeout[MOAT_TIMEOUT_TCP_CLOSING] = 900;
+	o->timeout[MOAT_TIMEOUT_TCP_TIMEWAIT] = 60;
+	o->timeout[MOAT_TIMEOUT_UDP_FIRST] = 60;
+	o->timeout[MOAT_TIMEOUT_UDP_MULTIPLE] = 120;
+	o->timeout[MOAT_TIMEOUT_ICMP] = 20;
+	/* half the lab server's listen backlog of 128 */
+	o->syncookies_threshold = 64;
+	o->syncookies_rate = 1000;
+	o->syncookies_quiet = 10;
+	o->rst_check = MOAT_RST_CHECK_EXACT;
+	o->checksum = MOAT_CHECKSUM_VERIFY;
+	o->detect_hijack = false;
+	o->nonip_pass = true;
+}
+
+/* One of @words (NULL-terminated): its index, or -1 after an error. */
+static int choice(struct parser *P, const char *const *words, const char *what)
+{
+	for (int i = 0; words[i]; i++)
+		if (moat_rule_is(P, words[i])) {
+			moat_rule_next(P);
+			return i;
+		}
+	return moat_rule_expected(P, what);
+}
+
+static int opt_timeout(struct parser *P, struct moat_options *o)
+{
+	uint32_t v;
+
+	for (int i = 0; i < MOAT_TIMEOUT_COUNT; i++) {
+		if (!moat_rule_is(P, timeout_names[i]))
+			continue;
+		moat_rule_next(P);
+		if (moat_rule_parse_u32(P, "a timeout in seconds", 1, 30 * 86400,
+					&v) < 0)
+			return -1;
+		o->timeout[i] = v;
+		return 0;
+	}
+	return moat_rule_expected(P, "a timeout name (tcp.opening, tcp.established, "
+				     "tcp.closing, tcp.timewait, udp.first, "
+				     "udp.multiple, icmp)");
+}
+
+static int opt_log(struct parser *P, struct moat_options *o)
+{
+	o->log = true;
+	if (P->tok.kind == T_STRING) {
+		snprintf(o->log_file, sizeof(o->log_file), "%s", P->tok.text);
+		moat_rule_next(P);
+	}
+	return 0;
+}
+
+static int opt_u32(struct parser *P, const char *what, uint32_t min,
+		   uint32_t max, uint32_t *out)
+{
+	return moat_rule_parse_u32(P, what, min, max, out);
+}
+
+static int opt_syncookies_rate(struct parser *P, struct moat_options *o)
+{
+	struct moat_rule_rate r;
+
+	if (P->tok.kind == T_WORD && strchr(P->tok.text, '/')) {
+		if (moat_rule_parse_rate(P, &r) < 0)
+			return -1;
+		o->syncookies_rate = r.period_ns == 1000000000ull ? r.count
+								  : (r.count + 59) / 60;
+		return 0;
+	}
+	return opt_u32(P, "a rate in SYNs per second", 1, 100000000,
+		       &o->syncookies_rate);
+}
+
+static int set_flag(struct parser *P, const char *const *w, const char *what,
+		    uint8_t *out)
+{
+	int v = choice(P, w, what);
+
+	if (v < 0)
+		return -1;
+	*out = (uint8_t)v;
+	return 0;
+}
+
+static int set_bool(struct parser *P, const char *const *w, const char *what,
+		    bool *out)
+{
+	int v = choice(P, w, what);
+
+	if (v < 0)
+		return -1;
+	*out = v == 1;
+	return 0;
+}
+
+static int opt_value(struct parser *P, const char *key, struct moat_options *o)
+{
+	static const char *const policy[] = { "drop", "pass", NULL };
+	static const char *const cookies[] = { "off", "on", "auto", NULL };
+	static const char *const offon[] = { "off", "on", NULL };
+	static const char *const pickup[] = { "off", "loose", NULL };
+	static const char *const rst[] = { "exact", "window", NULL };
+	static const char *const csum[] = { "verify", "ignore", NULL };
+	static const char *const detect[] = { "off", "hijack", NULL };
+	static const char *const nonip[] = { "drop", "pass", NULL };
+
+	if (!strcmp(key, "policy"))
+		return set_flag(P, policy, "'drop' or 'pass'", &o->policy);
+	if (!strcmp(key, "syncookies"))
+		return set_flag(P, cookies, "'off', 'on' or 'auto'", &o->syncookies);
+	if (!strcmp(key, "antispoof"))
+		return set_bool(P, offon, "'on' or 'off'", &o->antispoof);
+	if (!strcmp(key, "max-flows"))
+		return opt_u32(P, "a number of flows", 16, 1u << 26, &o->max_flows);
+	if (!strcmp(key, "pickup"))
+		return set_flag(P, pickup, "'off' or 'loose'", &o->pickup);
+	if (!strcmp(key, "timeout"))
+		return opt_timeout(P, o);
+	if (!strcmp(key, "syncookies-threshold"))
+		return opt_u32(P, "a number of half-open connections", 1, 1u << 24,
+			       &o->syncookies_threshold);
+	if (!strcmp(key, "syncookies-rate"))
+		return opt_syncookies_rate(P, o);
+	if (!strcmp(key, "syncookies-quiet"))
+		return opt_u32(P, "a number of seconds", 1, 86400,
+			       &o->syncookies_quiet);
+	if (!strcmp(key, "rst-check"))
+		return set_flag(P, rst, "'exact' or 'window'", &o->rst_check);
+	if (!strcmp(key, "checksum"))
+		return set_flag(P, csum, "'verify' or 'ignore'", &o->checksum);
+	if (!strcmp(key, "detect"))
+		return set_bool(P, detect, "'hijack' or 'off'", &o->detect_hijack);
+	if (!strcmp(key, "nonip"))
+		return set_bool(P, nonip, "'pass' or 'drop'", &o->nonip_pass);
+	if (!strcmp(key, "log"))
+		return opt_log(P, o);
+	return -2;
+}
+
+static const char *const option_keys[] = {
+	"policy", "syncookies", "antispoof", "max-flows", "pickup", "timeout",
+	"syncookies-threshold", "syncookies-rate", "syncookies-quiet",
+	"rst-check", "checksum", "detect", "nonip", "log",
+};
+enum { NKEYS = sizeof(option_keys) / sizeof(option_keys[0]) };
+
+/* The key's index in option_keys (and a bit in *seen), or -1. */
+static int key_index(const char *k)
+{
+	for (int i = 0; i < NKEYS; i++)
+		if (!strcmp(k, option_keys[i]))
+			return i;
+	return -1;
+}
+
+static int option_item(struct parser *P, uint32_t *seen)
+{
+	struct token key = P->tok;
+	int ki = key.kind == T_WORD ? key_index(key.text) : -1;
+
+	if (ki < 0)
+		return moat_rule_expected(P, "an option (policy, syncookies, antispoof, "
+					     "max-flows, pickup, timeout, rst-check, "
+					     "checksum, detect, nonip, log, ...)");
+	moat_rule_next(P);
+	/* timeouts are keyed by name: repeated `timeout` lines are normal */
+	if ((*seen & (1u << ki)) && strcmp(key.text, "timeout"))
+		moat_rule_warn(P, &key, "option '%s' given twice; the last one wins",
+			       key.text);
+	*seen |= 1u << ki;
+	return opt_value(P, key.text, &P->c->opt);
+}
+
+int moat_rule_parse_options(struct parser *P)
+{
+	uint32_t seen = 0;
+
+	moat_rule_next(P);
+	if (P->tok.kind != T_LBRACE)
+		return moat_rule_expected(P, "'{' after 'options'");
+	moat_rule_next(P);
+	for (int guard = 0; guard < (1 << 20); guard++) {
+		while (P->tok.kind == T_NEWLINE || P->tok.kind == T_SEMI)
+			moat_rule_next(P);
+		if (P->tok.kind == T_RBRACE) {
+			moat_rule_next(P);
+			return 0;
+		}
+		if (P->tok.kind == T_EOF)
+			return moat_rule_expected(P, "'}' to close 'options'");
+		if (option_item(P, &seen) < 0 ||
+		    (P->tok.kind != T_NEWLINE && P->tok.kind != T_SEMI &&
+		     P->tok.kind != T_RBRACE && moat_rule_expected(P,
+			"end of line, ';' or '}'") < 0)) {
+			while (P->tok.kind != T_EOF && P->tok.kind != T_NEWLINE &&
+			       P->tok.kind != T_SEMI && P->tok.kind != T_RBRACE)
+				moat_rule_next(P);
+		}
+	}
+	return -1;
+}

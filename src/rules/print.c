@@ -1,0 +1,197 @@
+/*
+ * The compiled configuration as text: every option explicit, sets merged
+ * and printed as their minimal CIDR cover, ports as sorted ranges, one
+ * rule per line in canonical clause order.  What golden tests compare and
+ * `moat check --print` shows; it says what the matcher will really do.
+ * Control plane only.
+ */
+#include <errno.h>
+#include <stdio.h>
+
+#include "rules/internal.h"
+
+static const char *const pc_names[PC_COUNT] = { "tcp", "udp", "icmp", "icmp6",
+						 "other" };
+
+static void print_rate(FILE *f, const char *kw, const struct moat_rule_rate *r)
+{
+	if (!r->count)
+		return;
+	fprintf(f, " %s %u/%s", kw, r->count,
+		r->period_ns == 1000000000ull ? "second" : "minute");
+}
+
+static void print_options(const struct moat_options *o, FILE *f)
+{
+	static const char *const cookies[] = { "off", "on", "auto" };
+
+	fprintf(f, "options policy %s syncookies %s antispoof %s max-flows %u "
+		   "pickup %s\n",
+		o->policy == MOAT_POLICY_PASS ? "pass" : "drop",
+		cookies[o->syncookies % 3], o->antispoof ? "on" : "off",
+		o->max_flows, o->pickup == MOAT_PICKUP_LOOSE ? "loose" : "off");
+	fprintf(f, "options syncookies-threshold %u syncookies-rate %u "
+		   "syncookies-quiet %u\n",
+		o->syncookies_threshold, o->syncookies_rate, o->syncookies_quiet);
+	fprintf(f, "options rst-check %s checksum %s detect %s nonip %s log %s",
+		o->rst_check == MOAT_RST_CHECK_WINDOW ? "window" : "exact",
+		o->checksum == MOAT_CHECKSUM_IGNORE ? "ignore" : "verify",
+		o->detect_hijack ? "hijack" : "off", o->nonip_pass ? "pass" : "drop",
+		o->log ? "on" : "off");
+	if (o->log && o->log_file[0])
+		fprintf(f, " \"%s\"", o->log_file);
+	fputs("\noptions timeout", f);
+	for (int i = 0; i < MOAT_TIMEOUT_COUNT; i++)
+		fprintf(f, " %s %u", moat_timeout_name(i), o->timeout[i]);
+	fputc('\n', f);
+}
+
+static void print_set_ref(const struct moat_set *s, FILE *f)
+{
+	if (s->name[0])
+		fprintf(f, "@%s", s->name);
+	else if (s->kind == MOAT_SET_PORT)
+		moat_rule_ports_print(&s->ports, f);
+	else
+		moat_rule_lpm_print(&s->lpm, f);
+}
+
+static void print_side(const struct moat_config *c, const char *kw,
+		       const struct side *s, FILE *f)
+{
+	if (s->zone < 0 && !s->set && !s->port)
+		return;
+	fprintf(f, " %s", kw);
+	if (s->zone < 0 && !s->set)
+		fputs(" any", f);
+	if (s->zone >= 0)
+		fprintf(f, " %s%s", s->zone_neg ? "!" : "", c->zones[s->zone].name);
+	if (s->set) {
+		fprintf(f, " %s", s->set_neg ? "!" : "");
+		print_set_ref(s->set, f);
+	}
+	if (s->port) {
+		fputs(" port ", f);
+		print_set_ref(s->port, f);
+	}
+}
+
+static void print_protos(uint8_t protos, FILE *f)
+{
+	int n = 0;
+
+	if (protos == PCM_ALL)
+		return;
+	for (int i = 0; i < PC_COUNT; i++)
+		n += (protos >> i) & 1;
+	fputs(n > 1 ? " proto {" : " proto", f);
+	for (int i = 0, k = 0; i < PC_COUNT; i++)
+		if (protos & (1 << i))
+			fprintf(f, "%s %s", k++ ? "," : "", pc_names[i]);
+	fputs(n > 1 ? " }" : "", f);
+}
+
+static void print_flags(const struct moat_rule_match *m, FILE *f)
+{
+	static const char letters[] = "FSRPAUEW";
+
+	if (!m->has_flags)
+		return;
+	fputs(" flags ", f);
+	for (int i = 0; i < 8; i++)
+		if (m->flags_set & (1 << i))
+			fputc(letters[i], f);
+	fputc('/', f);
+	for (int i = 0; i < 8; i++)
+		if (m->flags_mask & (1 << i))
+			fputc(letters[i], f);
+}
+
+static void print_icmp(const struct moat_rule_match *m, FILE *f)
+{
+	int k = 0;
+
+	if (!m->has_icmp_type)
+		return;
+	fputs(" type {", f);
+	for (int t = 0; t < 256; t++)
+		if (m->icmp_types[t / 8] & (1u << (t % 8)))
+			fprintf(f, "%s %d", k++ ? "," : "", t);
+	fputs(" }", f);
+	if (m->icmp_code >= 0)
+		fprintf(f, " code %d", m->icmp_code);
+}
+
+static void print_actions(const struct moat_config *c, const struct moat_rule *r,
+			  FILE *f)
+{
+	static const char *const cookies[] = { "off", "on", "auto" };
+
+	if (r->action == MOAT_RULE_PASS)
+		fputs(r->keep_state ? " keep state" : " no state", f);
+	if (r->log)
+		fputs(" log", f);
+	if (r->synproxy)
+		fputs(" synproxy", f);
+	if (r->modulate)
+		fputs(" modulate", f);
+	if (r->syncookies >= 0)
+		fprintf(f, " syncookies %s", cookies[r->syncookies % 3]);
+	print_rate(f, "limit", &r->limit);
+	if (r->max_conn)
+		fprintf(f, " max-conn %u", r->max_conn);
+	if (r->max_src_conn)
+		fprintf(f, " max-src-conn %u", r->max_src_conn);
+	print_rate(f, "max-src-rate", &r->max_src_rate);
+	if (r->overload_set >= 0) {
+		fprintf(f, " overload @%s", c->named[r->overload_set]->name);
+		if (r->overload_expire)
+			fprintf(f, " expire %u", r->overload_expire);
+	}
+}
+
+static void print_rule(const struct moat_config *c, int i, FILE *f)
+{
+	static const char *const actions[] = { "pass", "block", "reject" };
+	const struct moat_rule *r = &c->rules[i];
+	const struct moat_rule_match *m = &c->matches[i];
+
+	fprintf(f, "%d: %s", r->number, actions[r->action % 3]);
+	if (m->fam != FAMALL)
+		fputs(m->fam == FAM4 ? " inet" : " inet6", f);
+	print_protos(m->protos, f);
+	print_side(c, "from", &m->from, f);
+	print_side(c, "to", &m->to, f);
+	print_flags(m, f);
+	print_icmp(m, f);
+	print_actions(c, r, f);
+	fputc('\n', f);
+}
+
+int moat_config_print(const struct moat_config *c, FILE *f)
+{
+	print_options(&c->opt, f);
+	for (int i = 0; i < c->nzones; i++) {
+		const struct moat_zone *z = &c->zones[i];
+
+		fprintf(f, "zone %s", z->name);
+		if (z->ifname[0])
+			fprintf(f, " interface %s", z->ifname);
+		if (z->has_networks) {
+			fputs(" networks ", f);
+			moat_rule_lpm_print(&z->networks->lpm, f);
+		}
+		fputs(z->is_default ? " default\n" : "\n", f);
+	}
+	for (int i = 0; i < c->nnamed; i++) {
+		fprintf(f, "set %s = ", c->named[i]->name);
+		print_set_ref(&(struct moat_set){ .kind = c->named[i]->kind,
+						  .lpm = c->named[i]->lpm,
+						  .ports = c->named[i]->ports },
+			      f);
+		fputs(c->named[i]->overload ? " # overload target\n" : "\n", f);
+	}
+	for (int i = 0; i < c->nrules; i++)
+		print_rule(c, i, f);
+	return ferror(f) ? -EIO : 0;
+}
