@@ -221,6 +221,7 @@ static int parse_proto(struct parser *P, struct draft *R)
 		return 0;
 	}
 	moat_rule_next(P);
+	R->m.protos = 0;
 	for (int guard = 0; guard < 64; guard++) {
 		while (P->tok.kind == T_COMMA || P->tok.kind == T_NEWLINE)
 			moat_rule_next(P);

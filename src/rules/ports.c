@@ -124,8 +124,10 @@ bool moat_rule_ports_overlap(const struct ports *ps, uint32_t lo, uint32_t hi)
 
 void moat_rule_ports_print(const struct ports *ps, FILE *f)
 {
-	if (ps->n == 1 && ps->lo[0] == ps->hi[0]) {
+	if (ps->n == 1) {
 		fprintf(f, "%u", ps->lo[0]);
+		if (ps->hi[0] != ps->lo[0])
+			fprintf(f, "-%u", ps->hi[0]);
 		return;
 	}
 	fputs("{ ", f);
