@@ -1,12 +1,341 @@
-/* `moat run`: not built yet; its owner replaces this file. */
+/*
+ * `moat run -c FILE [-s SOCKET] [--log FILE|-] [--pcap-log FILE]
+ *           [--secret FILE]`: filter live traffic as a transparent bridge
+ * between the interfaces of the configuration's two zones.
+ *
+ * The CLI's part: load the configuration, draw or load the secret, create
+ * the engine, open the logs and the bridge (src/io/bridge.c, the loop
+ * itself), drop every capability but CAP_NET_RAW and CAP_NET_ADMIN, run
+ * until SIGTERM/SIGINT and print the counters.  It also owns the reload:
+ * on SIGHUP or `moat ctl reload` the file is loaded again; if it has any
+ * error the old rules stay and the errors are reported, else the engine
+ * switches between two packets and the old configuration is freed.
+ *
+ * Exit codes: 0 stopped cleanly, 1 error, 2 usage.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <linux/capability.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
+#include "moat/engine.h"
+#include "moat/io_bridge.h"
+#include "moat/io_eventlog.h"
+#include "moat/rules.h"
+#include "moat/syn.h"
+
+struct run_state {
+	const char *path;
+	struct moat_config *cfg;     /* owned; replaced on reload */
+	struct moat_engine *engine;
+	const char *ifname[2];       /* point into ifbuf */
+	char ifbuf[2][MOAT_IFNAME_MAX];
+	int zone[2];
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: moat run -c FILE [-s SOCKET] [--log FILE|-] "
+		   "[--pcap-log FILE] [--secret FILE]\n"
+		   "  -c, --config FILE    the configuration (two zones with interfaces)\n"
+		   "  -s, --socket PATH    control socket (default /run/moat.sock)\n"
+		   "  -l, --log FILE|-     events as JSON lines (- for stdout)\n"
+		   "  -p, --pcap-log FILE  frames of `log` rules as a pcap file\n"
+		   "  -k, --secret FILE    32-byte cookie secret shared by gateways\n"
+		   "      --passthrough    no engine: forward every frame (I/O tests)\n");
+}
+
+static void diags_to(const struct moat_diags *d, struct moat_io_buf *out)
+{
+	for (int i = 0; i < d->count; i++) {
+		const struct moat_diag *e = &d->d[i];
+		const char *sev = e->severity == MOAT_DIAG_ERROR ? "error" : "warning";
+
+		if (e->line > 0)
+			moat_io_buf_printf(out, "%s:%d:%d: %s: %s\n", e->file,
+					   e->line, e->col, sev, e->msg);
+		else
+			moat_io_buf_printf(out, "%s: %s: %s\n", e->file, sev,
+					   e->msg);
+	}
+	if (d->dropped)
+		moat_io_buf_printf(out, "(%d more)\n", d->dropped);
+}
+
+static struct moat_config *load(const char *path, struct moat_io_buf *out)
+{
+	struct moat_diags *d = calloc(1, sizeof(*d));
+	struct moat_config *c;
+
+	if (!d) {
+		moat_io_buf_printf(out, "out of memory\n");
+		return NULL;
+	}
+	moat_diags_init(d);
+	c = moat_config_load(path, d);
+	diags_to(d, out);
+	free(d);
+	return c;
+}
+
+/* The two zones that name an interface; -1 unless there are exactly two. */
+static int find_ports(struct run_state *st, const struct moat_config *c,
+		      struct moat_io_buf *out)
+{
+	int n = 0;
+
+	for (int z = 0; z < moat_config_zone_count(c); z++) {
+		const struct moat_zone *zone = moat_config_zone(c, z);
+
+		if (!zone->ifname[0])
+			continue;
+		if (n == 2) {
+			moat_io_buf_printf(out, "bridge mode takes exactly two "
+					   "zones with an interface\n");
+			return -1;
+		}
+		snprintf(st->ifbuf[n], sizeof(st->ifbuf[n]), "%s", zone->ifname);
+		st->ifname[n] = st->ifbuf[n];
+		st->zone[n] = z;
+		n++;
+	}
+	if (n != 2) {
+		moat_io_buf_printf(out, "bridge mode needs two zones with an "
+				   "`interface`; found %d\n", n);
+		return -1;
+	}
+	return 0;
+}
+
+static int reload(void *arg, struct moat_io_buf *out)
+{
+	struct run_state *st = arg;
+	struct moat_config *c = load(st->path, out);
+
+	if (!c) {
+		moat_io_buf_printf(out, "%s: not loaded; the old rules stay\n",
+				   st->path);
+		return -1;
+	}
+	/* The sockets are open on the old interfaces: a new pairing needs a
+	 * restart, and zone indices must keep their meaning for the flows. */
+	for (int i = 0; i < 2; i++) {
+		if (moat_config_zone_by_ifname(c, st->ifname[i]) != st->zone[i]) {
+			moat_io_buf_printf(out, "%s: interface %s changed zone; "
+					   "restart moat to apply; the old rules stay\n",
+					   st->path, st->ifname[i]);
+			moat_config_destroy(c);
+			return -1;
+		}
+	}
+	if (st->engine)
+		moat_engine_reload(st->engine, c);
+	moat_config_destroy(st->cfg);
+	st->cfg = c;
+	moat_io_buf_printf(out, "%s: reloaded, %d rules\n", st->path,
+			   moat_config_rule_count(c));
+	return 0;
+}
+
+/*
+ * After the sockets are open, keep only CAP_NET_RAW (send and receive on
+ * the packet sockets) and CAP_NET_ADMIN (promiscuous mode, ethtool): drop
+ * the rest from the bounding set (prctl) and from the effective, permitted
+ * and inheritable sets (capset), without libcap.
+ */
+static int drop_capabilities(void)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct d[2];
+	uint32_t keep = (1u << CAP_NET_RAW) | (1u << CAP_NET_ADMIN);
+
+	for (int cap = 0; cap < 64; cap++) {
+		if (cap == CAP_NET_RAW || cap == CAP_NET_ADMIN)
+			continue;
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno == EINVAL)
+			break;  /* past the kernel's last capability */
+	}
+	memset(d, 0, sizeof(d));
+	d[0].effective = d[0].permitted = keep;
+	if (syscall(SYS_capset, &h, d) < 0)
+		return -errno;
+	return 0;
+}
+
+static void warn_offloads(const struct moat_io_port *p)
+{
+	if (!p->offloads)
+		return;
+	fprintf(stderr, "moat: warning: %s has%s%s%s on: the kernel hands over "
+		"super-frames larger than the MTU, which cannot be forwarded "
+		"(counted as oversize); run: ethtool -K %s gro off gso off tso off\n",
+		p->ifname, p->offloads & MOAT_IO_OFF_GRO ? " GRO" : "",
+		p->offloads & MOAT_IO_OFF_GSO ? " GSO" : "",
+		p->offloads & MOAT_IO_OFF_TSO ? " TSO" : "", p->ifname);
+}
+
+struct run_args {
+	const char *config, *socket, *log, *pcap_log, *secret;
+	bool passthrough;
+};
+
+static int parse_args(int argc, char **argv, struct run_args *a)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "log", required_argument, NULL, 'l' },
+		{ "pcap-log", required_argument, NULL, 'p' },
+		{ "secret", required_argument, NULL, 'k' },
+		{ "passthrough", no_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int o;
+
+	memset(a, 0, sizeof(*a));
+	a->socket = "/run/moat.sock";
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "c:s:l:p:k:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c': a->config = optarg; break;
+		case 's': a->socket = optarg; break;
+		case 'l': a->log = optarg; break;
+		case 'p': a->pcap_log = optarg; break;
+		case 'k': a->secret = optarg; break;
+		case 'P': a->passthrough = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!a->config || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	return -1;
+}
+
+static int make_engine(struct run_state *st, const struct run_args *a)
+{
+	struct moat_engine_params par;
+	int r;
+
+	memset(&par, 0, sizeof(par));
+	r = a->secret ? moat_syn_secret_load(a->secret, par.secret)
+		      : moat_syn_secret_random(par.secret);
+	if (r < 0) {
+		fprintf(stderr, "moat run: secret %s: %s\n",
+			a->secret ? a->secret : "(random)", strerror(-r));
+		return -1;
+	}
+	if (a->passthrough)
+		return 0;
+	st->engine = moat_engine_create(st->cfg, &par);
+	memset(&par, 0, sizeof(par));
+	if (!st->engine) {
+		fprintf(stderr, "moat run: engine: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static struct moat_io_eventlog *open_log(const struct run_state *st,
+					 const struct run_args *a)
+{
+	const struct moat_options *o = moat_config_options(st->cfg);
+	const char *json = a->log;
+	char err[512];
+	struct moat_io_eventlog *l;
+
+	if (!json && o->log_file[0])
+		json = o->log_file;
+	l = moat_io_eventlog_open(json, a->pcap_log, err, sizeof(err));
+	if (!l)
+		fprintf(stderr, "moat run: log: %s\n", err);
+	return l;
+}
+
+static int serve(struct run_state *st, const struct run_args *a,
+		 struct moat_io_eventlog *log)
+{
+	struct moat_io_bridge_conf bc = {
+		.ifname = { st->ifname[0], st->ifname[1] },
+		.zone = { st->zone[0], st->zone[1] },
+		.engine = st->engine,
+		.ctl_path = a->socket,
+		.log = log,
+		.reload = reload,
+		.reload_arg = st,
+	};
+	struct moat_io_bridge *b;
+	char err[512];
+	int r;
+
+	b = moat_io_bridge_create(&bc, err, sizeof(err));
+	if (!b) {
+		fprintf(stderr, "moat run: %s\n", err);
+		return 1;
+	}
+	warn_offloads(moat_io_bridge_port(b, 0));
+	warn_offloads(moat_io_bridge_port(b, 1));
+	r = drop_capabilities();
+	if (r < 0)
+		fprintf(stderr, "moat run: warning: capabilities kept: %s\n",
+			strerror(-r));
+	fprintf(stderr, "moat: bridging %s (zone %s) <-> %s (zone %s), control %s\n",
+		st->ifname[0], moat_config_zone(st->cfg, st->zone[0])->name,
+		st->ifname[1], moat_config_zone(st->cfg, st->zone[1])->name,
+		a->socket);
+	r = moat_io_bridge_run(b);
+	moat_io_bridge_print(b, stdout);
+	fflush(stdout);
+	moat_io_bridge_destroy(b);
+	if (r < 0)
+		fprintf(stderr, "moat run: %s\n", strerror(-r));
+	return r < 0 ? 1 : 0;
+}
 
 int moat_cli_run(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "moat run: not implemented yet\n");
-	return 2;
+	struct run_state st = { 0 };
+	struct moat_io_eventlog *log = NULL;
+	struct run_args a;
+	struct moat_io_buf msg;
+	int r = parse_args(argc, argv, &a);
+
+	if (r >= 0)
+		return r;
+	st.path = a.config;
+	moat_io_buf_init(&msg);
+	st.cfg = load(a.config, &msg);
+	if (msg.p)
+		fputs(msg.p, stderr);
+	moat_io_buf_free(&msg);
+	if (!st.cfg || find_ports(&st, st.cfg, &msg) < 0) {
+		if (msg.p)
+			fprintf(stderr, "moat run: %s", msg.p);
+		r = 1;
+		goto out;
+	}
+	r = 1;
+	if (make_engine(&st, &a) < 0)
+		goto out;
+	log = open_log(&st, &a);
+	if (!log)
+		goto out;
+	r = serve(&st, &a, log);
+out:
+	moat_io_eventlog_close(log);
+	moat_engine_destroy(st.engine);
+	moat_config_destroy(st.cfg);
+	moat_io_buf_free(&msg);
+	return r;
 }

@@ -1,0 +1,62 @@
+/*
+ * `moat run`'s loop: a transparent bridge between two interfaces.
+ *
+ * The live packet's path end to end: frames come out of each port's
+ * TPACKET_V3 ring (io_afpacket.h), go through moat_engine_process() with
+ * their ingress zone and CLOCK_MONOTONIC time, and those that pass are
+ * queued unchanged (or as the engine rewrote them) on the other port;
+ * frames the engine emits leave by the port of the zone they name.  Between
+ * batches the loop ticks the engine (at least every 50 ms, traffic or
+ * not), drains its events into the log, serves the control socket, and
+ * handles SIGHUP (reload) and SIGTERM/SIGINT (stop).
+ *
+ * One thread, one engine: the engine is never called concurrently.
+ */
+#ifndef MOAT_IO_BRIDGE_H
+#define MOAT_IO_BRIDGE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "moat/engine.h"
+#include "moat/io_afpacket.h"
+#include "moat/io_ctl.h"
+#include "moat/io_eventlog.h"
+
+enum {
+	MOAT_IO_TICK_NS = 50 * 1000 * 1000,   /* twice the engine's 10 Hz minimum */
+	MOAT_IO_POLL_MS = 50,
+	MOAT_IO_EVENTS_BATCH = 64,
+	MOAT_IO_FLOWS_MAX = 100000,          /* lines `moat ctl flows` prints */
+};
+
+struct moat_io_bridge_conf {
+	const char *ifname[2];
+	int zone[2];                    /* the zone index of each interface */
+	struct moat_engine *engine;     /* borrowed; NULL passes every frame */
+	const char *ctl_path;           /* NULL: no control socket */
+	struct moat_io_eventlog *log;   /* borrowed; NULL: no log */
+	/* SIGHUP and `moat ctl reload`: load the configuration again and
+	 * swap it in; 0, or -1 with the reasons written to @out. */
+	int (*reload)(void *arg, struct moat_io_buf *out);
+	void *reload_arg;
+};
+
+struct moat_io_bridge;
+
+/* Opens both ports and the control socket.  NULL with a message in @err. */
+struct moat_io_bridge *moat_io_bridge_create(const struct moat_io_bridge_conf *c,
+					     char *err, size_t errlen);
+void moat_io_bridge_destroy(struct moat_io_bridge *b); /* accepts NULL */
+
+const struct moat_io_port *moat_io_bridge_port(const struct moat_io_bridge *b,
+					       int i);
+
+/* Run until SIGTERM or SIGINT.  Returns 0, or a negative errno if the
+ * loop could not poll. */
+int moat_io_bridge_run(struct moat_io_bridge *b);
+
+/* The final counters, as `moat ctl stats` shows them. */
+void moat_io_bridge_print(struct moat_io_bridge *b, FILE *f);
+
+#endif

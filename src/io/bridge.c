@@ -1,0 +1,412 @@
+/*
+ * `moat run`'s loop: the transparent bridge that drives the engine live.
+ *
+ *   out0 ring --frames--> engine(frame, zone of out0, now) --pass--> in0 tx
+ *   in0  ring --frames--> engine(frame, zone of in0,  now) --pass--> out0 tx
+ *                                  \--emitted frames--> tx of their zone
+ *
+ * Each loop turn takes up to MOAT_IO_RX_BUDGET ring blocks per port, sends
+ * the batches (one sendmmsg per port per block), ticks the engine when
+ * MOAT_IO_TICK_NS has passed, drains the engine's events into the log,
+ * serves the control socket, and sleeps in ppoll() only when both rings
+ * were empty, at most MOAT_IO_POLL_MS, so the engine ticks even with no
+ * traffic.  Signals are blocked except inside ppoll(), so a SIGHUP is
+ * handled between two batches, never in the middle of one.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "moat/io_bridge.h"
+#include "moat/pkt.h"
+
+struct moat_io_bridge {
+	struct moat_io_port ports[2];
+	struct moat_io_port *flush[2];
+	int zone[2];
+	struct moat_engine *engine;
+	struct moat_io_eventlog *log;
+	struct moat_io_ctl *ctl;
+	int (*reload)(void *arg, struct moat_io_buf *out);
+	void *reload_arg;
+
+	uint64_t now;             /* CLOCK_MONOTONIC of the current batch */
+	uint64_t last_tick;
+	uint64_t ticks, reloads, reload_errors;
+	uint64_t emit_no_port;    /* emitted into a zone with no interface */
+	uint64_t passthrough;     /* frames passed without an engine */
+	struct moat_emit emit;
+	struct moat_event events[MOAT_IO_EVENTS_BATCH];
+};
+
+static volatile sig_atomic_t got_stop, got_hup;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_stop = 1;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- frames ------------------------------------------------------------ */
+
+static struct moat_io_port *port_of_zone(struct moat_io_bridge *b, int zone)
+{
+	for (int i = 0; i < 2; i++)
+		if (b->zone[i] == zone)
+			return &b->ports[i];
+	return NULL;
+}
+
+static void send_emitted(struct moat_io_bridge *b)
+{
+	for (uint32_t i = 0; i < b->emit.count; i++) {
+		const struct moat_emit_frame *ef = &b->emit.frames[i];
+		struct moat_io_port *p = port_of_zone(b, ef->out_zone);
+
+		if (!p || ef->len == 0) {
+			b->emit_no_port++;
+			continue;
+		}
+		moat_io_txq_add_copy(&p->tx, ef->data, ef->len);
+	}
+	moat_emit_reset(&b->emit);
+}
+
+static void on_frame(void *arg, struct moat_io_port *in,
+		     struct moat_io_rxframe *f)
+{
+	struct moat_io_bridge *b = arg;
+	int i = in == &b->ports[0] ? 0 : 1;
+	struct moat_io_port *out = &b->ports[1 - i];
+	struct moat_frame fr = {
+		.data = f->data,
+		.caplen = f->caplen,
+		.wirelen = f->wirelen,
+		.linktype = MOAT_LINK_ETHERNET,
+		.zone = (int16_t)b->zone[i],
+	};
+	struct moat_result res;
+
+	if (!b->engine) {
+		b->passthrough++;
+		moat_io_txq_add(&out->tx, f->data, f->caplen);
+		return;
+	}
+	moat_emit_reset(&b->emit);
+	moat_engine_process(b->engine, &fr, b->now, &res, &b->emit);
+	if (res.log)
+		moat_io_eventlog_frame(b->log, fr.data, fr.caplen, fr.wirelen);
+	/* A bridge: what passes leaves by the other side, as it came or as
+	 * the engine rewrote it in place. */
+	if (res.verdict == MOAT_VERDICT_PASS)
+		moat_io_txq_add(&out->tx, fr.data, fr.caplen);
+	send_emitted(b);
+}
+
+static uint32_t rx_all(struct moat_io_bridge *b)
+{
+	uint32_t got = 0;
+
+	for (int i = 0; i < 2; i++) {
+		b->now = mono_ns();
+		got += moat_io_port_rx(&b->ports[i], on_frame, b, b->flush, 2,
+				       MOAT_IO_RX_BUDGET);
+	}
+	return got;
+}
+
+/* ---- housekeeping between batches -------------------------------------- */
+
+static void drain_events(struct moat_io_bridge *b)
+{
+	int n;
+
+	if (!b->engine)
+		return;
+	/* Bounded: a few batches per turn; the engine's ring keeps (and
+	 * counts the loss of) the rest. */
+	for (int round = 0; round < 4; round++) {
+		n = moat_engine_events_drain(b->engine, b->events,
+					     MOAT_IO_EVENTS_BATCH);
+		for (int i = 0; i < n; i++)
+			moat_io_eventlog_event(b->log, &b->events[i]);
+		if (n < MOAT_IO_EVENTS_BATCH)
+			break;
+	}
+}
+
+static void tick(struct moat_io_bridge *b)
+{
+	b->now = mono_ns();
+	if (b->now - b->last_tick < MOAT_IO_TICK_NS)
+		return;
+	b->last_tick = b->now;
+	b->ticks++;
+	if (b->engine) {
+		moat_emit_reset(&b->emit);
+		moat_engine_tick(b->engine, b->now, &b->emit);
+		send_emitted(b);
+	}
+	for (int i = 0; i < 2; i++) {
+		moat_io_txq_flush(&b->ports[i].tx);
+		moat_io_port_poll_stats(&b->ports[i]);
+	}
+	drain_events(b);
+	moat_io_eventlog_flush(b->log);
+}
+
+static int do_reload(struct moat_io_bridge *b, struct moat_io_buf *out)
+{
+	int r = b->reload ? b->reload(b->reload_arg, out) : -1;
+
+	if (!b->reload)
+		moat_io_buf_printf(out, "reload is not available\n");
+	if (r == 0)
+		b->reloads++;
+	else
+		b->reload_errors++;
+	moat_io_eventlog_note(b->log, r == 0 ? "reload" : "reload-failed",
+			      out->p ? out->p : "");
+	return r;
+}
+
+static void on_hup(struct moat_io_bridge *b)
+{
+	struct moat_io_buf out;
+
+	got_hup = 0;
+	moat_io_buf_init(&out);
+	if (do_reload(b, &out) == 0)
+		fprintf(stderr, "moat: SIGHUP: configuration reloaded\n");
+	else
+		fprintf(stderr, "moat: SIGHUP: reload failed, old rules kept:\n%s",
+			out.p ? out.p : "");
+	moat_io_buf_free(&out);
+}
+
+/* ---- control requests -------------------------------------------------- */
+
+static void count_flow(const struct moat_flow_info *fi, void *arg)
+{
+	(void)fi;
+	(*(uint64_t *)arg)++;
+}
+
+static void print_flow(const struct moat_flow_info *fi, void *arg)
+{
+	moat_io_buf_printf(arg, "%s\n", fi->text);
+}
+
+static void stats_view(struct moat_io_bridge *b, struct moat_io_stats_view *v,
+		       struct moat_counters *zero, char *json, size_t len)
+{
+	static const struct moat_io_port *pp[2];
+
+	pp[0] = &b->ports[0];
+	pp[1] = &b->ports[1];
+	memset(v, 0, sizeof(*v));
+	memset(zero, 0, sizeof(*zero));
+	v->c = zero;
+	json[0] = 0;
+	if (b->engine) {
+		v->c = moat_engine_counters(b->engine);
+		moat_engine_flows(b->engine, count_flow, &v->flows, 1 << 30);
+		if (moat_engine_stats_json(b->engine, json, len) >= 0)
+			v->engine_json = json;
+	} else {
+		zero->packets = zero->passed = b->passthrough;
+	}
+	v->ports = pp;
+	v->nports = 2;
+	v->reloads = b->reloads;
+	v->reload_errors = b->reload_errors;
+	v->ticks = b->ticks;
+}
+
+static int handle_ctl(void *arg, const struct moat_io_ctl_req *req,
+		      struct moat_io_buf *out)
+{
+	struct moat_io_bridge *b = arg;
+	struct moat_io_stats_view v;
+	struct moat_counters zero;
+	char json[4096];
+
+	switch (req->cmd) {
+	case MOAT_IO_CTL_STATS:
+	case MOAT_IO_CTL_METRICS:
+		stats_view(b, &v, &zero, json, sizeof(json));
+		if (req->cmd == MOAT_IO_CTL_METRICS)
+			moat_io_metrics_prom(out, &v);
+		else if (req->json)
+			moat_io_stats_json(out, &v);
+		else
+			moat_io_stats_text(out, &v);
+		return 0;
+	case MOAT_IO_CTL_FLOWS:
+		if (b->engine)
+			moat_engine_flows(b->engine, print_flow, out,
+					  MOAT_IO_FLOWS_MAX);
+		return 0;
+	case MOAT_IO_CTL_RELOAD:
+		return do_reload(b, out) == 0 ? 0 : -1;
+	case MOAT_IO_CTL_SYNCOOKIES:
+		if (!b->engine) {
+			moat_io_buf_printf(out, "no engine\n");
+			return -1;
+		}
+		moat_engine_set_syncookies(b->engine, req->mode);
+		moat_io_eventlog_note(b->log, "syncookies",
+				      req->mode == 1 ? "on" :
+				      req->mode == 0 ? "off" : "auto");
+		return 0;
+	}
+	return -1;
+}
+
+/* ---- life cycle -------------------------------------------------------- */
+
+struct moat_io_bridge *moat_io_bridge_create(const struct moat_io_bridge_conf *c,
+					     char *err, size_t errlen)
+{
+	struct moat_io_bridge *b = calloc(1, sizeof(*b));
+	const char *what;
+	int r;
+
+	if (!b) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	b->ports[0].fd = b->ports[1].fd = -1;
+	for (int i = 0; i < 2; i++) {
+		r = moat_io_port_open(&b->ports[i], c->ifname[i], &what);
+		if (r < 0) {
+			snprintf(err, errlen, "%s: %s: %s", c->ifname[i], what,
+				 strerror(-r));
+			goto fail;
+		}
+		b->zone[i] = c->zone[i];
+		b->flush[i] = &b->ports[i];
+	}
+	b->engine = c->engine;
+	b->log = c->log;
+	b->reload = c->reload;
+	b->reload_arg = c->reload_arg;
+	if (c->ctl_path) {
+		b->ctl = moat_io_ctl_open(c->ctl_path, handle_ctl, b);
+		if (!b->ctl) {
+			snprintf(err, errlen, "%s: %s", c->ctl_path,
+				 strerror(errno));
+			goto fail;
+		}
+	}
+	return b;
+fail:
+	moat_io_bridge_destroy(b);
+	return NULL;
+}
+
+void moat_io_bridge_destroy(struct moat_io_bridge *b)
+{
+	if (!b)
+		return;
+	moat_io_ctl_close(b->ctl);
+	for (int i = 0; i < 2; i++)
+		moat_io_port_close(&b->ports[i]);
+	free(b);
+}
+
+const struct moat_io_port *moat_io_bridge_port(const struct moat_io_bridge *b,
+					       int i)
+{
+	return &b->ports[i];
+}
+
+static int wait_for_work(struct moat_io_bridge *b, const sigset_t *open_mask,
+			 bool busy)
+{
+	struct pollfd pfd[3 + MOAT_IO_CTL_CLIENTS];
+	struct timespec to = { 0, busy ? 0 : MOAT_IO_POLL_MS * 1000000L };
+	int n = 0, r;
+
+	for (int i = 0; i < 2; i++)
+		pfd[n++] = (struct pollfd){ .fd = b->ports[i].fd, .events = POLLIN };
+	if (b->ctl)
+		n += moat_io_ctl_pollfds(b->ctl, pfd + n,
+					 (int)(sizeof(pfd) / sizeof(pfd[0])) - n);
+	r = ppoll(pfd, (nfds_t)n, &to, open_mask);
+	if (r < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (r > 0 && b->ctl)
+		moat_io_ctl_service(b->ctl, pfd + 2, n - 2);
+	return 0;
+}
+
+int moat_io_bridge_run(struct moat_io_bridge *b)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t block, open_mask;
+	bool busy = false;
+	int r = 0;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, &open_mask);
+	sigdelset(&open_mask, SIGHUP);
+	sigdelset(&open_mask, SIGTERM);
+	sigdelset(&open_mask, SIGINT);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+
+	b->last_tick = mono_ns();
+	moat_io_eventlog_note(b->log, "start", "");
+	while (!got_stop) {
+		busy = rx_all(b) > 0;
+		tick(b);
+		if (got_hup)
+			on_hup(b);
+		r = wait_for_work(b, &open_mask, busy);
+		if (r < 0)
+			break;
+	}
+	for (int i = 0; i < 2; i++) {
+		moat_io_txq_flush(&b->ports[i].tx);
+		moat_io_port_poll_stats(&b->ports[i]);
+	}
+	drain_events(b);
+	moat_io_eventlog_note(b->log, "stop", "");
+	moat_io_eventlog_flush(b->log);
+	sigprocmask(SIG_UNBLOCK, &block, NULL);
+	return r;
+}
+
+void moat_io_bridge_print(struct moat_io_bridge *b, FILE *f)
+{
+	struct moat_io_stats_view v;
+	struct moat_counters zero;
+	struct moat_io_buf out;
+	char json[4096];
+
+	stats_view(b, &v, &zero, json, sizeof(json));
+	moat_io_buf_init(&out);
+	moat_io_stats_text(&out, &v);
+	fputs(out.p ? out.p : "", f);
+	if (b->emit_no_port)
+		fprintf(f, "emitted-without-port %llu\n",
+			(unsigned long long)b->emit_no_port);
+	moat_io_buf_free(&out);
+}
