@@ -1,0 +1,415 @@
+/*
+ * The packet's path (DESIGN.md), as one list of stages:
+ *
+ *   decode -> sanity/antispoof -> flow lookup -> track + translate
+ *                                     | miss
+ *                                     v
+ *                  ICMP error? -> related flow, else drop
+ *                                     v
+ *                  rules (first match, policy) -> new state / SYN proxy
+ *
+ * Each stage either decides (fills the verdict and its reason, counted in
+ * finish()) or hands the packet to the next.  Nothing here reads a clock,
+ * touches a socket or allocates: create and reload allocate, process and
+ * tick only use what they made.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include <sodium.h>
+
+#include "engine/engine_impl.h"
+#include "engine/synproxy_glue.h"
+
+/* Decide: set verdict and reason and count both. */
+static void finish(struct moat_engine *e, struct moat_flight *fl,
+		   enum moat_verdict v, enum moat_reason r)
+{
+	fl->res->verdict = v;
+	fl->res->reason = r;
+	if (v == MOAT_VERDICT_PASS)
+		e->cnt.passed++;
+	else
+		e->cnt.dropped++;
+	e->cnt.reason[r]++;
+}
+
+static void ct_params_from(const struct moat_options *o,
+			   const uint8_t secret[32], struct moat_ct_params *cp)
+{
+	moat_ct_params_default(cp);
+	cp->max_flows = o->max_flows;
+	cp->to.tcp_opening = o->timeout[MOAT_TIMEOUT_TCP_OPENING];
+	cp->to.tcp_established = o->timeout[MOAT_TIMEOUT_TCP_ESTABLISHED];
+	cp->to.tcp_closing = o->timeout[MOAT_TIMEOUT_TCP_CLOSING];
+	cp->to.tcp_timewait = o->timeout[MOAT_TIMEOUT_TCP_TIMEWAIT];
+	cp->to.udp_first = o->timeout[MOAT_TIMEOUT_UDP_FIRST];
+	cp->to.udp_multiple = o->timeout[MOAT_TIMEOUT_UDP_MULTIPLE];
+	cp->to.icmp = o->timeout[MOAT_TIMEOUT_ICMP];
+	cp->pickup_loose = o->pickup == MOAT_PICKUP_LOOSE;
+	cp->rst_exact = o->rst_check == MOAT_RST_CHECK_EXACT;
+	/* The hash seed is derived, not the secret itself: the secret may
+	 * be shared between gateways, the seed stays private to the table. */
+	crypto_generichash(cp->seed, sizeof(cp->seed),
+			   (const uint8_t *)"moat conntrack seed", 19,
+			   secret, 32);
+}
+
+/* Control plane: per-rule token buckets sized for @cfg. */
+static int alloc_rule_limits(struct moat_engine *e,
+			     const struct moat_config *cfg)
+{
+	int n = moat_config_rule_count(cfg);
+	struct moat_bucket *b = calloc((size_t)(n > 0 ? n : 1), sizeof(*b));
+
+	if (!b)
+		return -ENOMEM;
+	free(e->rule_limit);
+	e->rule_limit = b;
+	e->rule_limit_count = n;
+	return 0;
+}
+
+struct moat_engine *moat_engine_create(const struct moat_config *cfg,
+				       const struct moat_engine_params *par)
+{
+	static const uint8_t zero[32];
+	struct moat_ct_params cp;
+	struct moat_engine *e;
+
+	if (!cfg || !par || !memcmp(par->secret, zero, sizeof(zero))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (sodium_init() < 0) {
+		errno = EIO;
+		return NULL;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->cfg = cfg;
+	e->opt = *moat_config_options(cfg);
+	e->syncookies_forced = -1;
+	memcpy(e->secret, par->secret, sizeof(e->secret));
+	ct_params_from(&e->opt, e->secret, &cp);
+	e->ct = moat_ct_create(&cp);
+	if (!e->ct)
+		goto fail;
+	if (alloc_rule_limits(e, cfg) < 0)
+		goto fail;
+	if (moat_engine_syn_create(e) < 0)
+		goto fail;
+	return e;
+fail:
+	moat_engine_destroy(e);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void moat_engine_destroy(struct moat_engine *e)
+{
+	if (!e)
+		return;
+	moat_engine_syn_destroy(e);
+	moat_ct_destroy(e->ct);
+	free(e->rule_limit);
+	sodium_memzero(e->secret, sizeof(e->secret));
+	free(e);
+}
+
+void moat_engine_reload(struct moat_engine *e, const struct moat_config *cfg)
+{
+	struct moat_ct_params cp;
+
+	/* Rate-limit state starts anew: rule numbers may mean other rules. */
+	if (alloc_rule_limits(e, cfg) < 0)
+		return; /* keep the old rules: nothing was changed */
+	e->cfg = cfg;
+	e->opt = *moat_config_options(cfg);
+	ct_params_from(&e->opt, e->secret, &cp);
+	moat_ct_set_params(e->ct, &cp);
+	moat_engine_syn_reload(e);
+}
+
+void moat_engine_set_syncookies(struct moat_engine *e, int mode)
+{
+	e->syncookies_forced = mode;
+	moat_engine_syn_reload(e);
+}
+
+const struct moat_counters *moat_engine_counters(const struct moat_engine *e)
+{
+	return &e->cnt;
+}
+
+/*
+ * Ingress: given by the backend (the interface's zone), else the zone
+ * whose networks hold the source, else the default zone.  Egress: the zone
+ * whose networks hold the destination; on a two-zone bridge the other side.
+ */
+static void resolve_zones(const struct moat_engine *e, struct moat_flight *fl)
+{
+	const struct moat_config *c = e->cfg;
+	int n = moat_config_zone_count(c), in = fl->f->zone, out;
+
+	if (in == MOAT_ZONE_AUTO || in >= n) {
+		in = moat_config_zone_by_addr(c, &fl->p.src);
+		if (in < 0)
+			in = moat_config_default_zone(c);
+	}
+	out = moat_config_zone_by_addr(c, &fl->p.dst);
+	if (out < 0 || out == in) {
+		if (n == 2 && in >= 0)
+			out = 1 - in;
+		else if (moat_config_default_zone(c) != in)
+			out = moat_config_default_zone(c);
+		else
+			out = -1;
+	}
+	fl->res->in_zone = (int16_t)in;
+	fl->res->out_zone = (int16_t)out;
+}
+
+/* IPv6 neighbour discovery (RFC 4861): link-local plumbing that a bridge
+ * must carry; only genuine on-link messages (hop limit 255) qualify. */
+static bool is_ndp(const struct moat_pkt *p)
+{
+	return p->ipv == 6 && p->proto == MOAT_IPPROTO_ICMPV6 &&
+	       p->icmp_type >= 133 && p->icmp_type <= 137 && p->ttl == 255;
+}
+
+/* Decode and sanity.  Returns false when the packet was decided. */
+static bool stage_sanity(struct moat_engine *e, struct moat_flight *fl)
+{
+	struct moat_pkt *p = &fl->p;
+	enum moat_reason r;
+
+	r = moat_pkt_decode(p, fl->f->data, fl->f->caplen, fl->f->wirelen,
+			    fl->f->linktype);
+	if (r != MOAT_R_NONE) {
+		finish(e, fl, MOAT_VERDICT_DROP, r);
+		return false;
+	}
+	if (p->ipv == 0) {
+		finish(e, fl, e->opt.nonip_pass ? MOAT_VERDICT_PASS :
+		       MOAT_VERDICT_DROP, MOAT_R_NON_IP);
+		return false;
+	}
+	resolve_zones(e, fl);
+	if (is_ndp(p)) {
+		finish(e, fl, MOAT_VERDICT_PASS, MOAT_R_NDP);
+		return false;
+	}
+	if (e->opt.checksum == MOAT_CHECKSUM_VERIFY) {
+		r = moat_pkt_verify_checksums(p);
+		if (r != MOAT_R_NONE) {
+			finish(e, fl, MOAT_VERDICT_DROP, r);
+			return false;
+		}
+	}
+	if (e->opt.antispoof) {
+		r = moat_engine_check_martians(p);
+		if (r == MOAT_R_NONE)
+			r = moat_engine_check_zone(e->cfg, p,
+						   fl->res->in_zone);
+		if (r != MOAT_R_NONE) {
+			finish(e, fl, MOAT_VERDICT_DROP, r);
+			return false;
+		}
+	}
+	/* Fragments carry no ports past the first: a stateful filter cannot
+	 * judge them without reassembly, which moat does not do yet. */
+	if (p->frag & MOAT_FRAG_IS) {
+		finish(e, fl, MOAT_VERDICT_DROP, MOAT_R_FRAGMENT);
+		return false;
+	}
+	return true;
+}
+
+/* A packet of a known flow.  Returns false when the packet was decided. */
+static bool stage_flow(struct moat_engine *e, struct moat_flight *fl)
+{
+	struct moat_ct_entry *ent;
+	enum moat_reason r;
+	int dir;
+
+	ent = moat_ct_lookup(e->ct, &fl->p, &dir);
+	if (!ent)
+		return true;
+	if (moat_engine_syn_owns(ent))
+		return moat_engine_syn_flow(e, fl, ent, dir);
+	r = moat_ct_track(e->ct, ent, dir, &fl->p, fl->now);
+	if (r == MOAT_R_TCP_NO_STATE && moat_ct_syn_reuses(ent, dir, &fl->p)) {
+		/* A new connection on the tuple of a finished one. */
+		moat_ct_remove(e->ct, ent);
+		return true;
+	}
+	fl->res->rule = ent->rule;
+	if (r != MOAT_R_STATE_MATCH) {
+		finish(e, fl, MOAT_VERDICT_DROP, r);
+		return false;
+	}
+	if (ent->zone[dir] < 0)
+		ent->zone[dir] = (int8_t)fl->res->in_zone;
+	if (ent->flags & (MOAT_CT_F_MODULATE | MOAT_CT_F_SYNPROXY))
+		fl->res->rewritten = moat_engine_translate(e, fl, ent, dir);
+	moat_engine_syn_observe(e, fl, ent, dir);
+	fl->res->log = (ent->flags & MOAT_CT_F_LOG) != 0;
+	finish(e, fl, MOAT_VERDICT_PASS, MOAT_R_STATE_MATCH);
+	return false;
+}
+
+static bool is_icmp_error(const struct moat_pkt *p)
+{
+	if (p->proto == MOAT_IPPROTO_ICMP)
+		return p->icmp_type == 3 || p->icmp_type == 4 ||
+		       p->icmp_type == 5 || p->icmp_type == 11 ||
+		       p->icmp_type == 12;
+	if (p->proto == MOAT_IPPROTO_ICMPV6)
+		return p->icmp_type >= 1 && p->icmp_type <= 4;
+	return false;
+}
+
+/*
+ * An ICMP error passes only when it speaks of a flow moat passed, and, for
+ * TCP, of a segment inside that flow's window: a blind attacker cannot
+ * reset or throttle a connection with forged errors (RFC 5927).
+ */
+static bool stage_icmp_error(struct moat_engine *e, struct moat_flight *fl)
+{
+	struct moat_ct_entry *ent;
+	int dir;
+
+	if (!is_icmp_error(&fl->p))
+		return true;
+	ent = moat_ct_lookup_inner(e->ct, &fl->p, &dir);
+	if (ent && fl->p.inner.proto == MOAT_IPPROTO_TCP &&
+	    fl->p.inner.has_seq &&
+	    !moat_ct_icmp_seq_ok(ent, dir, fl->p.inner.seq))
+		ent = NULL;
+	if (!ent) {
+		finish(e, fl, MOAT_VERDICT_DROP, MOAT_R_ICMP_UNRELATED);
+		return false;
+	}
+	fl->res->rule = ent->rule;
+	finish(e, fl, MOAT_VERDICT_PASS, MOAT_R_STATE_MATCH);
+	return false;
+}
+
+static void log_rule(struct moat_engine *e, struct moat_flight *fl,
+		     const struct moat_rule *rule, const char *action)
+{
+	char s[MOAT_ADDR_STRLEN], d[MOAT_ADDR_STRLEN];
+
+	fl->res->log = true;
+	moat_engine_event(e, fl->now,
+			  "{\"event\":\"rule\",\"rule\":%d,\"line\":%d,"
+			  "\"action\":\"%s\",\"proto\":%u,\"src\":\"%s\","
+			  "\"sport\":%u,\"dst\":\"%s\",\"dport\":%u}",
+			  rule->number, rule->line, action, fl->p.proto,
+			  moat_addr_format(&fl->p.src, s, sizeof(s)),
+			  fl->p.sport,
+			  moat_addr_format(&fl->p.dst, d, sizeof(d)),
+			  fl->p.dport);
+}
+
+/* Keep state for a passed packet: a new flow from its rule. */
+static void new_flow(struct moat_engine *e, struct moat_flight *fl,
+		     const struct moat_rule *rule)
+{
+	struct moat_ct_entry *ent;
+	enum moat_reason why = MOAT_R_NONE;
+
+	ent = moat_ct_insert(e->ct, &fl->p, fl->now, &why);
+	if (!ent) {
+		if (why == MOAT_R_STATE_TABLE_FULL)
+			moat_engine_event(e, fl->now,
+					  "{\"event\":\"table-full\"}");
+		finish(e, fl, MOAT_VERDICT_DROP, why);
+		return;
+	}
+	ent->rule = (uint16_t)(rule ? rule->number : 0);
+	ent->zone[MOAT_CT_ORIG] = (int8_t)fl->res->in_zone;
+	ent->zone[MOAT_CT_REPLY] = (int8_t)fl->res->out_zone;
+	if (rule && rule->log)
+		ent->flags |= MOAT_CT_F_LOG;
+	if (rule && rule->modulate && fl->p.proto == MOAT_IPPROTO_TCP)
+		moat_engine_modulate_start(e, fl, ent);
+	moat_engine_syn_observe(e, fl, ent, MOAT_CT_ORIG);
+	finish(e, fl, MOAT_VERDICT_PASS,
+	       rule ? MOAT_R_RULE_PASS : MOAT_R_POLICY_PASS);
+}
+
+static void stage_rules(struct moat_engine *e, struct moat_flight *fl)
+{
+	const struct moat_rule *rule;
+
+	rule = moat_rules_match(e->cfg, &fl->p, fl->res->in_zone,
+				fl->res->out_zone);
+	if (!rule) {
+		if (e->opt.policy == MOAT_POLICY_PASS)
+			new_flow(e, fl, NULL);
+		else
+			finish(e, fl, MOAT_VERDICT_DROP, MOAT_R_POLICY_DROP);
+		return;
+	}
+	fl->res->rule = rule->number;
+	if (rule->log)
+		log_rule(e, fl, rule, rule->action == MOAT_RULE_PASS ? "pass" :
+			 rule->action == MOAT_RULE_BLOCK ? "block" : "reject");
+	if (rule->action == MOAT_RULE_BLOCK) {
+		finish(e, fl, MOAT_VERDICT_DROP, MOAT_R_RULE_BLOCK);
+		return;
+	}
+	if (rule->action == MOAT_RULE_REJECT) {
+		moat_engine_reject(e, fl);
+		finish(e, fl, MOAT_VERDICT_DROP, MOAT_R_RULE_REJECT);
+		return;
+	}
+	if (rule->limit.count && rule->number - 1 < e->rule_limit_count &&
+	    !moat_bucket_take(&e->rule_limit[rule->number - 1],
+			      rule->limit.count, rule->limit.period_ns,
+			      fl->now)) {
+		finish(e, fl, MOAT_VERDICT_DROP, MOAT_R_RATE_LIMIT);
+		return;
+	}
+	if (!rule->keep_state) {
+		finish(e, fl, MOAT_VERDICT_PASS, MOAT_R_RULE_PASS_STATELESS);
+		return;
+	}
+	if (rule->synproxy && moat_engine_syn_new(e, fl, rule))
+		return;
+	new_flow(e, fl, rule);
+}
+
+void moat_engine_process(struct moat_engine *e, struct moat_frame *f,
+			 uint64_t now_ns, struct moat_result *res,
+			 struct moat_emit *out)
+{
+	struct moat_flight fl;
+
+	fl.f = f;
+	fl.now = now_ns;
+	fl.res = res;
+	fl.out = out;
+	memset(res, 0, sizeof(*res));
+	res->in_zone = f->zone;
+	res->out_zone = -1;
+	e->cnt.packets++;
+
+	if (!stage_sanity(e, &fl))
+		return;
+	if (!stage_flow(e, &fl))
+		return;
+	if (!stage_icmp_error(e, &fl))
+		return;
+	stage_rules(e, &fl);
+}
+
+void moat_engine_tick(struct moat_engine *e, uint64_t now_ns,
+		      struct moat_emit *out)
+{
+	moat_ct_expire(e->ct, now_ns, MOAT_ENGINE_EXPIRE_BUDGET);
+	moat_engine_syn_tick(e, now_ns, out);
+}

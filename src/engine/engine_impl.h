@@ -1,0 +1,81 @@
+/*
+ * The engine's private state and the stages of the packet's path, shared by
+ * the files of src/engine.  Nothing outside src/engine includes this.
+ */
+#ifndef MOAT_ENGINE_IMPL_H
+#define MOAT_ENGINE_IMPL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "moat/ct.h"
+#include "moat/engine.h"
+#include "moat/pkt.h"
+#include "moat/rules.h"
+#include "moat/syn.h"
+
+enum {
+	MOAT_ENGINE_EVENT_RING = 256,
+	/* Answers to `reject` rules: at most this many per second in all, so
+	 * a reject rule cannot be turned into a reflector (as pf and the
+	 * kernel's icmp_ratelimit do). */
+	MOAT_ENGINE_REJECT_RATE = 100,
+	MOAT_ENGINE_EXPIRE_BUDGET = 4096, /* flows expired per tick at most */
+};
+
+/* A token bucket over injected time: @count events per @period_ns. */
+struct moat_bucket {
+	uint64_t last_ns;
+	uint64_t tokens;  /* in units of period_ns / count, scaled */
+};
+
+/* The packet in flight: the view and where it came from and goes to. */
+struct moat_flight {
+	struct moat_pkt p;
+	struct moat_frame *f;
+	uint64_t now;
+	struct moat_result *res;
+	struct moat_emit *out;
+};
+
+struct moat_engine {
+	const struct moat_config *cfg;      /* borrowed; swapped by reload */
+	struct moat_options opt;            /* copy of cfg's options */
+	int syncookies_forced;              /* -1, or enum moat_syncookies_mode */
+	struct moat_ct *ct;                 /* owned */
+	struct moat_syn_proxy *syn;         /* owned; NULL when not built */
+
+	struct moat_bucket *rule_limit;     /* owned; one per rule */
+	int rule_limit_count;
+	struct moat_bucket reject_limit;
+
+	struct moat_counters cnt;
+	uint64_t mode_switches;
+
+	struct moat_event events[MOAT_ENGINE_EVENT_RING];
+	int ev_head, ev_count;
+	uint64_t ev_lost;
+
+	uint8_t secret[32];
+};
+
+/* sanity.c */
+enum moat_reason moat_engine_check_martians(const struct moat_pkt *p);
+enum moat_reason moat_engine_check_zone(const struct moat_config *cfg,
+					const struct moat_pkt *p, int in_zone);
+
+/* events.c */
+void moat_engine_event(struct moat_engine *e, uint64_t now_ns,
+		       const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* limit.c */
+bool moat_bucket_take(struct moat_bucket *b, uint32_t count,
+		      uint64_t period_ns, uint64_t now_ns);
+
+/* reply.c: answers built from the packet in flight. */
+void moat_engine_l2_reply(const struct moat_pkt *p, struct moat_l2 *l2);
+bool moat_engine_reject(struct moat_engine *e, struct moat_flight *fl);
+
+#endif

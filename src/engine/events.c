@@ -1,0 +1,44 @@
+/*
+ * The engine's event ring: rule matches with `log`, syncookie mode switches,
+ * a full flow table, hijack alerts.  The engine cannot print (it is pure), so
+ * it writes one JSON object per event into a fixed ring that the I/O side
+ * drains; when nobody drains fast enough the oldest events are overwritten
+ * and the loss is counted, so a flood of events never costs memory.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "engine/engine_impl.h"
+
+void moat_engine_event(struct moat_engine *e, uint64_t now_ns,
+		       const char *fmt, ...)
+{
+	struct moat_event *ev;
+	va_list ap;
+
+	if (e->ev_count == MOAT_ENGINE_EVENT_RING) {
+		/* Full: overwrite the oldest. */
+		e->ev_head = (e->ev_head + 1) % MOAT_ENGINE_EVENT_RING;
+		e->ev_count--;
+		e->ev_lost++;
+	}
+	ev = &e->events[(e->ev_head + e->ev_count) % MOAT_ENGINE_EVENT_RING];
+	e->ev_count++;
+	ev->time_ns = now_ns;
+	va_start(ap, fmt);
+	vsnprintf(ev->text, sizeof(ev->text), fmt, ap);
+	va_end(ap);
+}
+
+int moat_engine_events_drain(struct moat_engine *e, struct moat_event *buf,
+			     int max)
+{
+	int n = 0;
+
+	while (n < max && e->ev_count > 0) {
+		buf[n++] = e->events[e->ev_head];
+		e->ev_head = (e->ev_head + 1) % MOAT_ENGINE_EVENT_RING;
+		e->ev_count--;
+	}
+	return n;
+}
