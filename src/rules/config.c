@@ -146,6 +146,31 @@ static struct moat_config *config_new(void)
 	return c;
 }
 
+static int diag_cmp(const struct moat_diag *a, const struct moat_diag *b)
+{
+	int f = strcmp(a->file, b->file);
+
+	if (f)
+		return f;
+	if (a->line != b->line)
+		return a->line - b->line;
+	return a->col - b->col;
+}
+
+/* Parse-time and whole-file diagnostics interleave: show them in file
+ * order (a stable insertion sort: at most MOAT_DIAG_MAX entries). */
+static void sort_diags(struct moat_diags *d)
+{
+	for (int i = 1; i < d->count; i++) {
+		struct moat_diag t = d->d[i];
+		int j = i;
+
+		for (; j > 0 && diag_cmp(&d->d[j - 1], &t) > 0; j--)
+			d->d[j] = d->d[j - 1];
+		d->d[j] = t;
+	}
+}
+
 static struct moat_config *build(const char *name, const char *text,
 				 size_t len, struct moat_diags *d)
 {
@@ -157,11 +182,13 @@ static struct moat_config *build(const char *name, const char *text,
 	}
 	moat_rule_parse_text(c, d, name, text, len);
 	if (finish(c, d) < 0 || d->errors) {
+		sort_diags(d);
 		if (!d->errors)
 			moat_rule_diag(d, MOAT_DIAG_ERROR, name, 0, 0, "out of memory");
 		moat_config_destroy(c);
 		return NULL;
 	}
+	sort_diags(d);
 	return c;
 }
 

@@ -81,7 +81,7 @@ static const struct row rows[] = {
 	  { { 3, 6, W, "'quick' is implied" } } },
 	{ "no state on tcp warns", ZONES "pass from inside tcp no state\n", true,
 	  { { 3, 22, W, "pass without state for tcp" } } },
-	{ "host bits warn", ZONES "pass to 198.18.1.1/24\n", true,
+	{ "host bits warn", ZONES "pass to 198.18.1.1/24 udp\n", true,
 	  { { 3, 9, W, "host bits set in '198.18.1.1/24'" } } },
 	{ "shadowing", ZONES "pass from outside tcp port 80-90\n"
 	  "block from outside tcp port 85\n", true,

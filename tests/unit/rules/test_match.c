@@ -1,0 +1,285 @@
+/*
+ * Matcher tests: packet views filled by hand against a rule set, the
+ * expected answer being the number of the first matching rule (0: none,
+ * the policy decides).  IPv4 and IPv6, zones (named by the engine or found
+ * through networks), negation, sets, source and destination ports, TCP
+ * flags, ICMP types and codes, later fragments.  Then a randomised check
+ * that the rule index never changes the answer of a plain first-match
+ * scan.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "moat/rules.h"
+#include "rules/internal.h"
+
+static const char config[] =
+	"zone outside { interface out0; default }\n"
+	"zone inside { interface in0; networks { 198.18.1.0/24, 2001:db8:1::/48 } }\n"
+	"set admins = { 198.18.100.10, 198.18.100.64/26, 2001:db8:100::/48 }\n"
+	"set web = { 80, 443 }\n"
+	"block from outside tcp port 512-514\n"                          /* 1 */
+	"pass from outside to 198.18.1.10 tcp port @web flags S/SA synproxy\n" /* 2 */
+	"pass from outside to 2001:db8:1::10 tcp port { 80, 443 }\n"     /* 3 */
+	"pass from @admins to inside tcp port 22\n"                      /* 4 */
+	"pass from outside icmp type echo-request\n"                     /* 5 */
+	"pass from outside icmp6 type { echo-request, neighbor-solicitation } code 0\n" /* 6 */
+	"block from !@admins to inside udp port 53\n"                    /* 7 */
+	"pass from outside port 53 to inside udp\n"                      /* 8 */
+	"pass from inside !198.18.1.99\n"                                /* 9 */
+	"reject to outside tcp port 25\n"                                /* 10 */
+	"pass to 198.18.1.0/25 udp port 1000-2000\n";                    /* 11 */
+
+enum { OUT = 0, IN = 1, NONE = -1 };
+enum { S = MOAT_TCP_SYN, A = MOAT_TCP_ACK, E = MOAT_TCP_ECE };
+
+struct row {
+	const char *name;
+	uint8_t proto;
+	const char *src, *dst;
+	uint16_t sport, dport;
+	uint8_t flags, itype, icode, frag;
+	int in, out;
+	int want;
+};
+
+#define TCP MOAT_IPPROTO_TCP
+#define UDP MOAT_IPPROTO_UDP
+#define ICMP MOAT_IPPROTO_ICMP
+#define ICMP6 MOAT_IPPROTO_ICMPV6
+#define LATER (MOAT_FRAG_IS | MOAT_FRAG_LATER)
+
+static const struct row rows[] = {
+	{ "rlogin blocked", TCP, "203.0.113.5", "198.18.1.10", 999, 513, S, 0, 0, 0, OUT, IN, 1 },
+	{ "web SYN", TCP, "203.0.113.5", "198.18.1.10", 40000, 80, S, 0, 0, 0, OUT, IN, 2 },
+	{ "web ACK: flags", TCP, "203.0.113.5", "198.18.1.10", 40000, 80, A, 0, 0, 0, OUT, IN, 0 },
+	{ "web SYN+ECE", TCP, "203.0.113.5", "198.18.1.10", 40000, 443, S | E, 0, 0, 0, OUT, IN, 2 },
+	{ "web SYN other port", TCP, "203.0.113.5", "198.18.1.10", 40000, 8080, S, 0, 0, 0, OUT, IN, 0 },
+	{ "web SYN from inside", TCP, "198.18.1.5", "198.18.1.10", 40000, 80, S, 0, 0, 0, IN, IN, 9 },
+	{ "v6 web", TCP, "2001:db8:9::1", "2001:db8:1::10", 40000, 443, S, 0, 0, 0, OUT, IN, 3 },
+	{ "v6 other host", TCP, "2001:db8:9::1", "2001:db8:1::11", 40000, 443, S, 0, 0, 0, OUT, IN, 0 },
+	{ "admin ssh", TCP, "198.18.100.70", "198.18.1.5", 40000, 22, S, 0, 0, 0, OUT, IN, 4 },
+	{ "admin ssh, egress unknown", TCP, "198.18.100.70", "198.18.1.5", 40000, 22, S, 0, 0, 0, OUT, NONE, 4 },
+	{ "admin ssh elsewhere", TCP, "198.18.100.70", "198.18.2.5", 40000, 22, S, 0, 0, 0, OUT, NONE, 0 },
+	{ "admin ssh, egress outside", TCP, "198.18.100.70", "198.18.1.5", 40000, 22, S, 0, 0, 0, OUT, OUT, 0 },
+	{ "v6 admin ssh", TCP, "2001:db8:100::1", "2001:db8:1::5", 40000, 22, S, 0, 0, 0, OUT, IN, 4 },
+	{ "non-admin ssh", TCP, "198.18.100.1", "198.18.1.5", 40000, 22, S, 0, 0, 0, OUT, IN, 0 },
+	{ "echo request", ICMP, "203.0.113.5", "198.18.1.10", 7, 7, 0, 8, 0, 0, OUT, IN, 5 },
+	{ "echo reply", ICMP, "203.0.113.5", "198.18.1.10", 7, 7, 0, 0, 0, 0, OUT, IN, 0 },
+	{ "icmp6 echo", ICMP6, "2001:db8:9::1", "2001:db8:1::10", 7, 7, 0, 128, 0, 0, OUT, IN, 6 },
+	{ "icmp6 echo code 1", ICMP6, "2001:db8:9::1", "2001:db8:1::10", 7, 7, 0, 128, 1, 0, OUT, IN, 0 },
+	{ "icmp6 NS", ICMP6, "2001:db8:9::1", "2001:db8:1::10", 0, 0, 0, 135, 0, 0, OUT, IN, 6 },
+	{ "icmp6 NA", ICMP6, "2001:db8:9::1", "2001:db8:1::10", 0, 0, 0, 136, 0, 0, OUT, IN, 0 },
+	{ "icmp proto in v6", ICMP, "2001:db8:9::1", "2001:db8:1::10", 0, 0, 0, 8, 0, 0, OUT, IN, 0 },
+	{ "dns from stranger", UDP, "198.18.100.200", "198.18.1.5", 53, 53, 0, 0, 0, 0, OUT, IN, 7 },
+	{ "dns from admin", UDP, "198.18.100.10", "198.18.1.5", 53, 53, 0, 0, 0, 0, OUT, IN, 8 },
+	{ "dns reply by sport", UDP, "203.0.113.1", "198.18.1.5", 53, 5000, 0, 0, 0, 0, OUT, IN, 8 },
+	{ "inside out", TCP, "198.18.1.5", "8.8.8.8", 40000, 443, S, 0, 0, 0, IN, OUT, 9 },
+	{ "inside, excluded host", TCP, "198.18.1.99", "8.8.8.8", 40000, 443, S, 0, 0, 0, IN, OUT, 0 },
+	{ "excluded host, smtp out", TCP, "198.18.1.99", "1.2.3.4", 40000, 25, S, 0, 0, 0, IN, OUT, 10 },
+	{ "smtp out, egress unknown", TCP, "198.18.1.99", "1.2.3.4", 40000, 25, S, 0, 0, 0, IN, NONE, 0 },
+	{ "ingress unknown, inside net", TCP, "198.18.1.5", "8.8.8.8", 40000, 443, S, 0, 0, 0, NONE, NONE, 9 },
+	{ "ingress out of range", TCP, "198.18.1.5", "8.8.8.8", 40000, 443, S, 0, 0, 0, 7, NONE, 9 },
+	{ "later fragment, ports", TCP, "203.0.113.5", "198.18.1.10", 0, 0, 0, 0, 0, LATER, OUT, IN, 0 },
+	{ "later fragment, no ports", UDP, "198.18.1.5", "8.8.8.8", 0, 0, 0, 0, 0, LATER, IN, OUT, 9 },
+	{ "udp range", UDP, "1.2.3.4", "198.18.1.5", 9999, 1500, 0, 0, 0, 0, OUT, IN, 11 },
+	{ "udp range edge", UDP, "1.2.3.4", "198.18.1.127", 9999, 2000, 0, 0, 0, 0, OUT, IN, 11 },
+	{ "udp range, other half", UDP, "1.2.3.4", "198.18.1.200", 9999, 1500, 0, 0, 0, 0, OUT, IN, 0 },
+	{ "udp range, past end", UDP, "1.2.3.4", "198.18.1.5", 9999, 2001, 0, 0, 0, 0, OUT, IN, 0 },
+	{ "other protocol (gre)", 47, "198.18.1.5", "1.2.3.4", 0, 0, 0, 0, 0, 0, IN, OUT, 9 },
+};
+
+static void fill(struct moat_pkt *p, const struct row *r)
+{
+	memset(p, 0, sizeof(*p));
+	assert_int_equal(moat_addr_parse(&p->src, r->src), 0);
+	assert_int_equal(moat_addr_parse(&p->dst, r->dst), 0);
+	p->ipv = p->src.family == MOAT_AF_INET ? 4 : 6;
+	p->ethertype = p->ipv == 4 ? 0x0800 : 0x86dd;
+	p->proto = r->proto;
+	p->sport = r->sport;
+	p->dport = r->dport;
+	p->tcp_flags = r->flags;
+	p->icmp_type = r->itype;
+	p->icmp_code = r->icode;
+	p->frag = r->frag;
+}
+
+static void test_rows(void **state)
+{
+	struct moat_diags d;
+	struct moat_config *c = moat_config_parse_string("m", config, &d);
+	int bad = 0;
+
+	(void)state;
+	for (int i = 0; !c && i < d.count; i++)
+		fprintf(stderr, "%d:%d %s\n", d.d[i].line, d.d[i].col, d.d[i].msg);
+	assert_non_null(c);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct moat_pkt p;
+		const struct moat_rule *r;
+		int got;
+
+		fill(&p, &rows[i]);
+		r = moat_rules_match(c, &p, rows[i].in, rows[i].out);
+		got = r ? r->number : 0;
+		if (got != rows[i].want) {
+			fprintf(stderr, "'%s': want rule %d, got %d\n", rows[i].name,
+				rows[i].want, got);
+			bad++;
+		}
+	}
+	assert_int_equal(bad, 0);
+	moat_config_destroy(c);
+}
+
+static void test_non_ip(void **state)
+{
+	struct moat_diags d;
+	struct moat_config *c = moat_config_parse_string("m", "pass\n", &d);
+	struct moat_pkt p;
+
+	(void)state;
+	assert_non_null(c);
+	memset(&p, 0, sizeof(p));
+	p.ethertype = 0x0806;
+	assert_null(moat_rules_match(c, &p, -1, -1));
+	p.ipv = 4;
+	p.proto = TCP;
+	moat_addr_parse(&p.src, "1.2.3.4");
+	moat_addr_parse(&p.dst, "1.2.3.5");
+	assert_int_equal(moat_rules_match(c, &p, -1, -1)->number, 1);
+	assert_null(moat_rules_match(NULL, &p, -1, -1));
+	moat_config_destroy(c);
+}
+
+/* ---- the index against a plain scan ---------------------------------- */
+
+static uint32_t rnd_state = 12345;
+
+static uint32_t rnd(void)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 17;
+	rnd_state ^= rnd_state << 5;
+	return rnd_state;
+}
+
+static void random_side(char *buf, size_t len, const char *kw)
+{
+	static const char *const targets[] = {
+		"any", "a", "b", "!a", "10.0.0.0/8", "10.1.0.0/16", "!10.2.0.0/16",
+		"@s", "a 10.3.0.0/16", "{ 10.4.0.0/16, 10.5.5.5 }",
+	};
+
+	snprintf(buf, len, " %s %s", kw, targets[rnd() % 10]);
+}
+
+static void random_rule(char *buf, size_t len)
+{
+	static const char *const protos[] = { "", " tcp", " udp", " icmp",
+					      " proto { tcp, udp }" };
+	static const char *const actions[] = { "pass", "block", "reject" };
+	char from[64], to[64];
+	int pr = (int)(rnd() % 5);
+
+	random_side(from, sizeof(from), "from");
+	random_side(to, sizeof(to), "to");
+	snprintf(buf, len, "%s%s%s%s", actions[rnd() % 3], from, to, protos[pr]);
+	if (pr == 1 || pr == 2 || pr == 4) {
+		uint32_t lo = 1 + rnd() % 100, hi = lo + rnd() % 20;
+
+		switch (rnd() % 4) {
+		case 0: snprintf(buf + strlen(buf), len - strlen(buf), " port %u", lo); break;
+		case 1: snprintf(buf + strlen(buf), len - strlen(buf), " port %u-%u", lo, hi); break;
+		case 2: snprintf(buf + strlen(buf), len - strlen(buf), " port { %u, %u }", lo, hi); break;
+		default: break;
+		}
+	}
+	if (pr == 1 && rnd() % 3 == 0)
+		strncat(buf, " flags S/SA", len - strlen(buf) - 1);
+	if (pr == 3 && rnd() % 2)
+		strncat(buf, " type echo-request", len - strlen(buf) - 1);
+	strncat(buf, "\n", len - strlen(buf) - 1);
+}
+
+static void random_pkt(struct moat_pkt *p)
+{
+	static const uint8_t protos[] = { TCP, UDP, ICMP, 47 };
+	uint8_t a[4] = { 10, (uint8_t)(rnd() % 7), (uint8_t)(rnd() % 8),
+			 (uint8_t)(rnd() % 8) };
+
+	memset(p, 0, sizeof(*p));
+	p->ipv = 4;
+	p->proto = protos[rnd() % 4];
+	moat_addr_from_v4(&p->src, a);
+	a[1] = (uint8_t)(rnd() % 7);
+	moat_addr_from_v4(&p->dst, a);
+	p->sport = (uint16_t)(1 + rnd() % 130);
+	p->dport = (uint16_t)(1 + rnd() % 130);
+	p->tcp_flags = (uint8_t)(rnd() & 0x3f);
+	p->icmp_type = rnd() % 2 ? 8 : 0;
+	if (rnd() % 16 == 0)
+		p->frag = LATER;
+}
+
+static void test_index_equals_scan(void **state)
+{
+	(void)state;
+	for (int round = 0; round < 20; round++) {
+		size_t cap = 1 << 16, n;
+		char *text = malloc(cap);
+		struct moat_diags *d = malloc(sizeof(*d));
+		struct moat_config *c;
+
+		n = (size_t)snprintf(text, cap,
+				     "zone a { interface a0; networks 10.0.0.0/14 }\n"
+				     "zone b { interface b0; default }\n"
+				     "set s = { 10.1.0.0/16, 10.6.0.0/15 }\n");
+		for (int i = 0; i < 120; i++) {
+			random_rule(text + n, cap - n);
+			n = strlen(text);
+		}
+		c = moat_config_parse_string("r", text, d);
+		for (int i = 0; !c && i < d->count; i++)
+			fprintf(stderr, "%d:%d %s\n", d->d[i].line, d->d[i].col,
+				d->d[i].msg);
+		assert_non_null(c);
+		for (int k = 0; k < 3000; k++) {
+			struct moat_pkt p;
+			int in = (int)(rnd() % 3) - 1, out = (int)(rnd() % 3) - 1;
+			const struct moat_rule *got;
+			int want = 0;
+
+			random_pkt(&p);
+			got = moat_rules_match(c, &p, in, out);
+			for (int i = 0; i < moat_config_rule_count(c); i++)
+				if (moat_rule_match_one(c, moat_config_rule(c, i)->match,
+							&p, in, out)) {
+					want = i + 1;
+					break;
+				}
+			assert_int_equal(got ? got->number : 0, want);
+		}
+		moat_config_destroy(c);
+		free(d);
+		free(text);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rows),
+		cmocka_unit_test(test_non_ip),
+		cmocka_unit_test(test_index_equals_scan),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
