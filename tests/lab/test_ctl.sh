@@ -1,0 +1,23 @@
+#!/bin/bash
+# The control socket: stats (text and JSON), metrics in Prometheus text
+# format, flows, a bad command, socket mode 0600; `log` rules land in the
+# --pcap-log file, which tshark reads.
+#
+#   client --- router --- out0 [moat -s SOCK --pcap-log F] in0 --- server
+. "$(dirname "$0")/lib.sh"
+start_moat "$CONF" --pcap-log "$STATE/logged.pcap"
+[ "$(stat -c %a "$STATE/moat.sock")" = 600 ] || fail "socket mode $(stat -c %a "$STATE/moat.sock")"
+lab exec client curl -s -o /dev/null --max-time 3 http://198.18.1.10/ || fail "GET /"
+# rsh (514) is blocked with `log`.
+curl_rc http://198.18.1.10:514/ 1 >/dev/null
+lab ctl stats | grep -q '^packets [1-9]' || fail "stats: no packets"
+lab ctl stats --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["packets"] > 0' ||
+	fail "stats --json is not valid JSON"
+lab ctl metrics | grep -q '^moat_packets_total{verdict="pass"} [1-9]' || fail "metrics"
+lab ctl flows >/dev/null || fail "flows"
+if lab ctl bogus 2>/dev/null; then fail "a bogus command succeeded"; fi
+lab stop-moat >/dev/null
+n=$(tshark -r "$STATE/logged.pcap" 2>/dev/null | wc -l)
+[ "$n" -ge 1 ] || fail "no frame in the pcap log"
+note "stats, stats --json, metrics, flows answer; $n logged frames readable by tshark"
+echo "PASS"
