@@ -54,6 +54,9 @@ struct moat_io_rxframe {
 	uint32_t caplen;
 	uint32_t wirelen;
 	uint32_t status;   /* TP_STATUS_* of the frame (CSUMNOTREADY, VLAN...) */
+	uint16_t vlan_tci, vlan_tpid; /* when status has TP_STATUS_VLAN_VALID */
+	bool copied;       /* data is the port's scratch buffer (VLAN tag put
+			    * back): queue it with moat_io_txq_add_copy */
 };
 
 /*
@@ -108,6 +111,7 @@ struct moat_io_port_stats {
 	uint64_t rx_truncated;    /* caplen < wirelen: cannot be forwarded */
 	uint64_t rx_csum_partial; /* TP_STATUS_CSUMNOTREADY: offload still on */
 	uint64_t kernel_drops;    /* ring full (PACKET_STATISTICS tp_drops) */
+	uint64_t rx_vlan;         /* VLAN tags put back from the metadata */
 };
 
 /* Super-frame offloads found on at start (bit set = on). */
@@ -126,6 +130,10 @@ struct moat_io_port {
 	uint32_t block_size, block_count, cur;
 	struct moat_io_port_stats st;
 	struct moat_io_txq tx;
+	/* The kernel strips a VLAN tag into the frame's metadata; the tag is
+	 * put back here so the engine and the other side see the frame as it
+	 * was on the wire. */
+	uint8_t scratch[MOAT_EMIT_FRAME_MAX];
 };
 
 /*

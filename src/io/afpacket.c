@@ -77,6 +77,9 @@ bool moat_io_block_next(struct moat_io_block_iter *it,
 	f->caplen = h->tp_snaplen;
 	f->wirelen = h->tp_len;
 	f->status = h->tp_status;
+	f->vlan_tci = h->hv1.tp_vlan_tci;
+	f->vlan_tpid = h->hv1.tp_vlan_tpid;
+	f->copied = false;
 
 	it->left--;
 	if (it->left > 0) {
@@ -324,6 +327,34 @@ void moat_io_port_init_mem(struct moat_io_port *p, void *ring, uint32_t size,
 
 /* ---- receiving ----------------------------------------------------------- */
 
+/*
+ * Put a VLAN tag the kernel moved into the metadata back between the MAC
+ * addresses and the EtherType (IEEE 802.1Q), in the port's scratch buffer.
+ * False if the frame is too short or would not fit: it is then counted
+ * truncated and not forwarded, since it cannot be sent as it was.
+ */
+static bool restore_vlan(struct moat_io_port *p, struct moat_io_rxframe *f)
+{
+	uint16_t tpid = (f->status & TP_STATUS_VLAN_TPID_VALID) && f->vlan_tpid
+				? f->vlan_tpid : 0x8100;
+	uint8_t *d = p->scratch;
+
+	if (f->caplen < 14 || f->caplen + 4 > sizeof(p->scratch))
+		return false;
+	memcpy(d, f->data, 12);
+	d[12] = (uint8_t)(tpid >> 8);
+	d[13] = (uint8_t)tpid;
+	d[14] = (uint8_t)(f->vlan_tci >> 8);
+	d[15] = (uint8_t)f->vlan_tci;
+	memcpy(d + 16, f->data + 12, f->caplen - 12);
+	f->data = d;
+	f->caplen += 4;
+	f->wirelen += 4;
+	f->copied = true;
+	p->st.rx_vlan++;
+	return true;
+}
+
 static void walk_block(struct moat_io_port *p, struct tpacket_block_desc *bd,
 		       moat_io_rx_fn fn, void *arg)
 {
@@ -337,6 +368,11 @@ static void walk_block(struct moat_io_port *p, struct tpacket_block_desc *bd,
 		p->st.rx_bytes += f.wirelen;
 		if (f.status & TP_STATUS_CSUMNOTREADY)
 			p->st.rx_csum_partial++;
+		if ((f.status & TP_STATUS_VLAN_VALID) && f.caplen == f.wirelen &&
+		    !restore_vlan(p, &f)) {
+			p->st.rx_truncated++;
+			continue;
+		}
 		if (f.caplen < f.wirelen) {
 			/* Never silent: counted, and not forwarded cut. */
 			p->st.rx_truncated++;

@@ -84,6 +84,17 @@ static void send_emitted(struct moat_io_bridge *b)
 	moat_emit_reset(&b->emit);
 }
 
+/* By reference into the ring, or by copy when the frame is in the port's
+ * scratch buffer, which the next frame reuses. */
+static void forward(struct moat_io_port *out, const struct moat_io_rxframe *f,
+		    uint8_t *data, uint32_t len)
+{
+	if (f->copied)
+		moat_io_txq_add_copy(&out->tx, data, len);
+	else
+		moat_io_txq_add(&out->tx, data, len);
+}
+
 static void on_frame(void *arg, struct moat_io_port *in,
 		     struct moat_io_rxframe *f)
 {
@@ -101,7 +112,7 @@ static void on_frame(void *arg, struct moat_io_port *in,
 
 	if (!b->engine) {
 		b->passthrough++;
-		moat_io_txq_add(&out->tx, f->data, f->caplen);
+		forward(out, f, f->data, f->caplen);
 		return;
 	}
 	moat_emit_reset(&b->emit);
@@ -111,7 +122,7 @@ static void on_frame(void *arg, struct moat_io_port *in,
 	/* A bridge: what passes leaves by the other side, as it came or as
 	 * the engine rewrote it in place. */
 	if (res.verdict == MOAT_VERDICT_PASS)
-		moat_io_txq_add(&out->tx, fr.data, fr.caplen);
+		forward(out, f, fr.data, fr.caplen);
 	send_emitted(b);
 }
 

@@ -162,7 +162,10 @@ static void forward_all(void *arg, struct moat_io_port *in,
 	struct moat_io_port *out = arg;
 
 	(void)in;
-	moat_io_txq_add(&out->tx, f->data, f->caplen);
+	if (f->copied)
+		moat_io_txq_add_copy(&out->tx, f->data, f->caplen);
+	else
+		moat_io_txq_add(&out->tx, f->data, f->caplen);
 }
 
 static void passthrough(void **state)
@@ -232,6 +235,45 @@ static void batch_overflow(void **state)
 	free(out);
 }
 
+/* A frame whose VLAN tag the kernel moved into the metadata leaves with
+ * the tag back in place (802.1Q: after the MAC addresses). */
+static void vlan_restored(void **state)
+{
+	(void)state;
+	uint8_t *ring = calloc(2, BLK);
+	struct moat_io_port *in = calloc(1, sizeof(*in));
+	struct moat_io_port *out = calloc(1, sizeof(*out));
+	uint32_t lens[2] = { 60, 60 }, offs[2];
+	uint8_t buf[128];
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+	moat_io_port_init_mem(in, ring, BLK, 2, -1, 1500);
+	moat_io_port_init_mem(out, NULL, 0, 0, sv[0], 1500);
+	build_block(ring, 2, lens, offs);
+	struct tpacket3_hdr *h = (void *)(ring + offs[0]);
+	h->tp_status |= TP_STATUS_VLAN_VALID;
+	h->hv1.tp_vlan_tci = 100;
+	struct moat_io_port *const flush[1] = { out };
+
+	assert_int_equal(moat_io_port_rx(in, forward_all, out, flush, 1, 1), 2);
+	assert_int_equal(in->st.rx_vlan, 1);
+	assert_int_equal(recv(sv[1], buf, sizeof(buf), 0), 64);
+	assert_int_equal(buf[11], 1);
+	assert_int_equal(buf[12], 0x81);
+	assert_int_equal(buf[13], 0x00);
+	assert_int_equal(buf[14], 0);
+	assert_int_equal(buf[15], 100);
+	assert_int_equal(buf[16], 1);
+	assert_int_equal(recv(sv[1], buf, sizeof(buf), 0), 60);
+	assert_int_equal(buf[12], 2);
+	close(sv[0]);
+	close(sv[1]);
+	free(in);
+	free(out);
+	free(ring);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -240,6 +282,7 @@ int main(void)
 		cmocka_unit_test(empty_block),
 		cmocka_unit_test(passthrough),
 		cmocka_unit_test(batch_overflow),
+		cmocka_unit_test(vlan_restored),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
