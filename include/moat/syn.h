@@ -60,6 +60,8 @@ struct moat_syn_client {
 	bool ecn_ok;        /* SYN carried ECE|CWR (RFC 3168 section 6.1.1) */
 	uint32_t tsval;     /* the client's TSval (of the segment decoded) */
 	uint32_t tsecr;     /* our TSval it echoes (final ACK) */
+	uint8_t our_wscale; /* the window scale our SYN-ACK announced to the
+			       client, or MOAT_SYN_WSCALE_NONE */
 };
 
 /*
@@ -202,7 +204,9 @@ struct moat_syn_rtx_entry {
 	struct moat_syn_tuple t;   /* as the client's SYN carried it */
 	struct moat_syn_client c;  /* the client's ISN and offered options */
 	uint32_t cookie;           /* our ISN */
-	uint32_t tsval;            /* our TSval, when c.ts_ok */
+	uint8_t flags;             /* of the SYN-ACK: SYN|ACK, maybe ECE */
+	uint16_t win;
+	struct moat_tcp_opts opt;  /* the SYN-ACK's options as sent */
 	struct moat_l2 l2;
 	uint16_t linktype;
 	int16_t zone;              /* the zone the SYN-ACK leaves into */
@@ -253,6 +257,7 @@ struct moat_syn_backend_opts {
 	uint8_t wscale;     /* 0..14, or MOAT_SYN_WSCALE_NONE */
 	bool sack_ok;
 	bool ts_ok;
+	bool ecn_ok;        /* SYN-ACK had ECE without CWR (RFC 3168 6.1.1) */
 	bool known;         /* false: the safe defaults */
 };
 
@@ -277,7 +282,7 @@ void moat_syn_backend_learn(struct moat_syn_backend *b,
 			    const struct moat_pkt *p, uint64_t now_ns);
 
 /* What to answer for server @addr:@port: learned, else safe defaults
- * (MSS 536 or 1220, no window scaling, no SACK, no timestamps). */
+ * (MSS 536 or 1220, no window scaling, no SACK, no timestamps, no ECN). */
 void moat_syn_backend_get(const struct moat_syn_backend *b,
 			  const struct moat_addr *addr, uint16_t port,
 			  struct moat_syn_backend_opts *out);

@@ -82,6 +82,8 @@ void moat_syn_backend_learn(struct moat_syn_backend *b,
 							: MOAT_SYN_WSCALE_NONE;
 	s->o.sack_ok = (o->present & MOAT_TCPOPT_SACK_PERM) != 0;
 	s->o.ts_ok = (o->present & MOAT_TCPOPT_TS) != 0;
+	s->o.ecn_ok = (p->tcp_flags & (MOAT_TCP_ECE | MOAT_TCP_CWR)) ==
+		      MOAT_TCP_ECE;
 	s->o.known = true;
 }
 
@@ -100,5 +102,6 @@ void moat_syn_backend_get(const struct moat_syn_backend *b,
 	out->wscale = MOAT_SYN_WSCALE_NONE;
 	out->sack_ok = false;
 	out->ts_ok = false;
+	out->ecn_ok = false;
 	out->known = false;
 }

@@ -1,0 +1,195 @@
+/*
+ * The SYN proxy: the handshake with the client on the server's behalf, then
+ * the handshake with the server, then sequence translation for the rest of
+ * the flow.  The building blocks (cookies, keys, translation, the tables)
+ * are in moat/syn.h; this is the state machine the engine drives.
+ *
+ * On the packet's path (see doc/synproxy.md for the whole story):
+ *
+ *   rules pass a SYN with `synproxy`:
+ *       moat_syn_use_cookies()  -- false: state mode, the SYN goes to the
+ *                                  server as any SYN (engine tracks it and
+ *                                  reports moat_syn_half_open())
+ *       moat_syn_answer_syn()   -- true: cookie SYN-ACK; drop the SYN
+ *   no flow, an ACK towards a `synproxy` destination:
+ *       moat_syn_check_ack()    -- a valid cookie?  else drop (reason)
+ *       moat_ct_insert_as(.., MOAT_CT_SYNPROXY, ..)
+ *       moat_syn_open_server()  -- SYN to the server, hold data; drop
+ *   a flow in MOAT_CT_SYNPROXY (do not call moat_ct_track on it):
+ *       moat_syn_segment()      -- client data held, server SYN-ACK
+ *                                  completes (flow ESTABLISHED with
+ *                                  MOAT_CT_F_SYNPROXY), server RST aborts
+ *   a flow with MOAT_CT_F_SYNPROXY (or modulated):
+ *       moat_ct_track() on the packet as received, then
+ *       moat_syn_translate_flow() rewrites it in place
+ *   every SYN-ACK of a flow towards a `synproxy` destination:
+ *       moat_syn_learn()
+ *   the engine's tick:
+ *       moat_syn_tick()          -- SYN-ACK retransmits, server timeouts,
+ *                                  key rotation, mode switches back
+ *
+ * Ownership: struct moat_syn is the engine's, one per engine (per core),
+ * allocated once by moat_syn_create(); nothing allocates afterwards.  The
+ * proxy's per-flow state lives in the conntrack entry (seq_delta, ts_delta,
+ * wscale_fix) and, during the handshake only, in a slot of the proxy's
+ * fixed pool named by entry->aux (slot + 1; 0 = none).
+ */
+#ifndef MOAT_SYN_PROXY_H
+#define MOAT_SYN_PROXY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "moat/ct.h"
+#include "moat/emit.h"
+#include "moat/pkt.h"
+#include "moat/reason.h"
+#include "moat/syn.h"
+
+enum {
+	MOAT_SYN_HOLD_PER_FLOW = 4,    /* client segments held per handshake */
+	MOAT_SYN_SERVER_RTX_MS = 1000, /* SYN to the server sent again */
+	MOAT_SYN_SERVER_TIMEOUT_MS = 3000, /* then the client gets a RST */
+	MOAT_SYN_TICK_EVENTS = 16,
+};
+
+struct moat_syn_params {
+	uint8_t secret[MOAT_SYN_SECRET_LEN]; /* all zero is refused */
+	uint32_t key_epoch_counters; /* 0: MOAT_SYN_KEY_EPOCH_COUNTERS */
+	uint32_t rtx_slots;          /* 0: 65536 */
+	uint32_t backend_slots;      /* 0: 4096 */
+	uint32_t mode_slots;         /* 0: 1024 */
+	uint32_t flows;              /* handshakes with servers at once;
+					0: 4096 */
+	uint32_t holds;              /* held segments in all; 0: 4096 */
+	struct moat_syn_mode_params mode;
+};
+
+struct moat_syn;
+
+/* Allocate everything.  NULL and errno (EINVAL: zero secret) on failure. */
+struct moat_syn *moat_syn_create(const struct moat_syn_params *par);
+void moat_syn_destroy(struct moat_syn *s); /* accepts NULL */
+
+/* Mode and thresholds at run time (reload, `moat ctl syncookies`). */
+void moat_syn_set_mode(struct moat_syn *s,
+		       const struct moat_syn_mode_params *mode);
+
+/* The tables, for stats and tests. */
+struct moat_syn_keys *moat_syn_keys(struct moat_syn *s);
+struct moat_syn_rtx *moat_syn_rtx(struct moat_syn *s);
+struct moat_syn_backend *moat_syn_backends(struct moat_syn *s);
+struct moat_syn_modes *moat_syn_modes(struct moat_syn *s);
+uint32_t moat_syn_flows_active(const struct moat_syn *s);
+uint32_t moat_syn_holds_free(const struct moat_syn *s);
+
+/*
+ * A SYN (no ACK) that a `synproxy` rule passed: answer it with a cookie?
+ * Feeds the detector; *@switched and *@ev report a switch into cookies.
+ */
+bool moat_syn_use_cookies(struct moat_syn *s, const struct moat_pkt *p,
+			  uint64_t now_ns, struct moat_syn_mode_event *ev,
+			  bool *switched);
+
+/* State mode: a half-open handshake to p's destination opened (+1) or
+ * closed (-1); may switch into cookies like moat_syn_use_cookies(). */
+void moat_syn_half_open(struct moat_syn *s, const struct moat_addr *dst,
+			uint16_t port, int delta, uint64_t now_ns,
+			struct moat_syn_mode_event *ev, bool *switched);
+
+/* Every SYN-ACK of a server behind a `synproxy` rule. */
+void moat_syn_learn(struct moat_syn *s, const struct moat_pkt *p,
+		    uint64_t now_ns);
+
+/*
+ * Answer the client's SYN @p (arrived from zone @in_zone) with a cookie
+ * SYN-ACK appended to @out (leaving into @in_zone): link addresses swapped
+ * from @p's frame, VLAN tags kept, a real non-zero window, MSS, window
+ * scale, SACK-permitted and timestamps as the server behind (learned) will
+ * honour them.  Records it for retransmission.  Returns
+ * MOAT_R_SYN_COOKIE_SENT (drop the SYN) or MOAT_R_EMIT_FULL.
+ */
+enum moat_reason moat_syn_answer_syn(struct moat_syn *s,
+				     const struct moat_pkt *p, int in_zone,
+				     uint64_t now_ns, struct moat_emit *out);
+
+/*
+ * Is @p (an ACK without SYN or RST, no flow) the final ACK of one of our
+ * cookie handshakes?  MOAT_R_NONE and *@c filled (ISN, MSS, window scale,
+ * SACK, timestamps, ECN as the client's SYN offered them, as far as the
+ * cookie could carry them); else MOAT_R_SYN_COOKIE_BAD or _STALE (drop).
+ * Clears the SYN-ACK's retransmit entry.
+ */
+enum moat_reason moat_syn_check_ack(struct moat_syn *s,
+				    const struct moat_pkt *p, uint64_t now_ns,
+				    struct moat_syn_client *c);
+
+/*
+ * @e: a flow just created with moat_ct_insert_as(ct, @p, MOAT_CT_SYNPROXY)
+ * for the final ACK @p validated into @c.  Sends the SYN to the server
+ * (the client's ISN and options, its TSval) into @out_zone, holds @p's
+ * data.  Returns MOAT_R_SYN_PROXY_HELD (data held) or
+ * MOAT_R_SYN_PROXY_CONSUMED; the engine drops @p either way.  On
+ * MOAT_R_SYN_PROXY_HOLD_FULL (no handshake slot or hold buffer) or
+ * MOAT_R_EMIT_FULL the flow is removed again: the client retransmits.
+ */
+enum moat_reason moat_syn_open_server(struct moat_syn *s, struct moat_ct *ct,
+				      struct moat_ct_entry *e,
+				      const struct moat_pkt *p,
+				      const struct moat_syn_client *c,
+				      int in_zone, int out_zone,
+				      uint64_t now_ns, struct moat_emit *out);
+
+/*
+ * A packet @p of flow @e in MOAT_CT_SYNPROXY travelling in @dir
+ * (ORIG: client to server).  The engine drops @p and counts the reason:
+ *   client data or FIN     SYN_PROXY_HELD, or SYN_PROXY_HOLD_FULL
+ *   client pure ACK        SYN_PROXY_CONSUMED (a retransmitted final ACK)
+ *   client RST             SYN_PROXY_CONSUMED; the flow is removed
+ *   server SYN-ACK         SYN_PROXY_CONSUMED: ACK to the server, held
+ *                          data released translated, the flow becomes
+ *                          ESTABLISHED with MOAT_CT_F_SYNPROXY
+ *   server RST             SYN_PROXY_SERVER_RST: RST to the client, the
+ *                          flow is removed
+ *   anything else          TCP_BAD_STATE
+ * After a removal @e must not be used.
+ */
+enum moat_reason moat_syn_segment(struct moat_syn *s, struct moat_ct *ct,
+				  struct moat_ct_entry *e, int dir,
+				  struct moat_pkt *p, uint64_t now_ns,
+				  struct moat_emit *out);
+
+/*
+ * The rewrite of a packet travelling in @dir of flow @e, from its deltas:
+ * SEQ += seq_delta[dir], ACK and SACK -= seq_delta[!dir], TSval +=
+ * ts_delta[dir], TSecr -= ts_delta[!dir]; in REPLY packets the window is
+ * rescaled by wscale_fix: window << (low nibble: the shift the server
+ * uses) >> (high nibble: the shift the client was told); 0 = none.
+ */
+void moat_syn_flow_xlate(const struct moat_ct_entry *e, int dir,
+			 struct moat_syn_xlate *x);
+
+/* moat_syn_flow_xlate + moat_syn_translate; true when @p was rewritten. */
+bool moat_syn_translate_flow(const struct moat_ct_entry *e, int dir,
+			     struct moat_pkt *p);
+
+struct moat_syn_tick_report {
+	uint32_t synack_rtx;       /* cookie SYN-ACKs sent again */
+	uint32_t syn_rtx;          /* SYNs to servers sent again */
+	uint32_t server_timeouts;  /* count each as MOAT_R_SYN_PROXY_SERVER_RST */
+	uint32_t deferred;         /* emit full: left for the next tick */
+	uint32_t mode_events;
+	struct moat_syn_mode_event ev[MOAT_SYN_TICK_EVENTS];
+};
+
+/*
+ * Advance time: derive the next key when its epoch starts, retransmit due
+ * cookie SYN-ACKs and SYNs to silent servers, give up on servers silent
+ * for MOAT_SYN_SERVER_TIMEOUT_MS (RST to the client, flow removed), switch
+ * quiet destinations back to state mode.  Emits as much as @out holds and
+ * leaves the rest for the next tick.
+ */
+void moat_syn_tick(struct moat_syn *s, struct moat_ct *ct, uint64_t now_ns,
+		   struct moat_emit *out, struct moat_syn_tick_report *rep);
+
+#endif
