@@ -83,6 +83,8 @@ struct moat_syn_keys {
 	uint32_t ts_offset;            /* hides our clock in TSval; from secret */
 	uint8_t hash_seed[MOAT_SYN_KEY_LEN]; /* table hashing; from secret */
 	struct moat_syn_key_slot slot[2];
+	uint64_t last_counter;         /* the counter asked for last ... */
+	int last_slot;                 /* ... and its slot, or -1 */
 };
 
 /*

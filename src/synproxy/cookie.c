@@ -23,13 +23,18 @@
  *   MAC      SipHash-2-4 (libsodium crypto_shorthash) keyed with the key of
  *            the counter's key epoch (keys.c), over the block:
  *
- *      IPv4 (24 bytes)                  IPv6 (48 bytes)
+ *      IPv4 (22 bytes)                  IPv6 (46 bytes)
  *      src addr    4                    src addr   16
  *      dst addr    4                    dst addr   16
  *      sport dport 4                    sport dport 4
  *      client ISN  4                    client ISN  4
  *      counter     4 (low 32 bits)      counter     4
- *      mss idx, family, 0, 0            mss idx, family, 0, 0
+ *      mss idx     1                    mss idx     1
+ *      family      1                    family      1
+ *
+ *   Not padded: SipHash compresses 8-byte words and carries up to 7 odd
+ *   bytes in its final word, so 22 bytes cost what 16 do (3 rounds of
+ *   compression) and 46 what 40 do.
  *
  *   The MAC covers the counter, the MSS index and the client's ISN, so
  *   none of them can be changed without breaking it: an attacker who
@@ -113,9 +118,7 @@ static uint32_t cookie_mac(const uint8_t key[MOAT_SYN_KEY_LEN],
 	put32(b + 8, (uint32_t)counter);
 	b[12] = (uint8_t)mss_idx;
 	b[13] = t->src.family;
-	b[14] = 0;
-	b[15] = 0;
-	b += 16;
+	b += 14;
 	crypto_shorthash(out, block, (unsigned long long)(b - block), key);
 	memcpy(&mac, out, sizeof(mac));
 	return mac & COOKIE_MAC_MASK;

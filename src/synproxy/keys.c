@@ -67,6 +67,7 @@ int moat_syn_keys_init(struct moat_syn_keys *k,
 		return -ENOSYS;
 	memset(k, 0, sizeof(*k));
 	memcpy(k->secret, secret, MOAT_SYN_SECRET_LEN);
+	k->last_slot = -1;
 	k->epoch_counters = epoch_counters ? epoch_counters
 					   : MOAT_SYN_KEY_EPOCH_COUNTERS;
 	derive(secret, "moat ts offset", 0, ts, sizeof(ts));
@@ -82,15 +83,15 @@ void moat_syn_keys_fini(struct moat_syn_keys *k)
 	sodium_memzero(k, sizeof(*k));
 }
 
-const uint8_t *moat_syn_keys_get(struct moat_syn_keys *k, uint64_t counter)
+/* The slot holding @epoch's key, derived into the older slot if needed. */
+static int slot_for(struct moat_syn_keys *k, uint64_t epoch)
 {
-	uint64_t epoch = counter / k->epoch_counters;
 	struct moat_syn_key_slot *s = k->slot, *old;
 
 	if (s[0].valid && s[0].epoch == epoch)
-		return s[0].key;
+		return 0;
 	if (s[1].valid && s[1].epoch == epoch)
-		return s[1].key;
+		return 1;
 	/* Replace the empty or the older epoch's slot. */
 	if (!s[0].valid)
 		old = &s[0];
@@ -101,7 +102,21 @@ const uint8_t *moat_syn_keys_get(struct moat_syn_keys *k, uint64_t counter)
 	derive(k->secret, kdf_label, epoch, old->key, MOAT_SYN_KEY_LEN);
 	old->epoch = epoch;
 	old->valid = true;
-	return old->key;
+	return (int)(old - s);
+}
+
+const uint8_t *moat_syn_keys_get(struct moat_syn_keys *k, uint64_t counter)
+{
+	int i;
+
+	/* Most packets ask for the counter the previous one asked for:
+	 * skip the division and the slot search. */
+	if (k->last_slot >= 0 && k->last_counter == counter)
+		return k->slot[k->last_slot].key;
+	i = slot_for(k, counter / k->epoch_counters);
+	k->last_counter = counter;
+	k->last_slot = i;
+	return k->slot[i].key;
 }
 
 void moat_syn_keys_advance(struct moat_syn_keys *k, uint64_t now_ns)
