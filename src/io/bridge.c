@@ -14,6 +14,7 @@
  * handled between two batches, never in the middle of one.
  */
 #include <errno.h>
+#include <linux/if_packet.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,21 @@ static void send_emitted(struct moat_io_bridge *b)
 	moat_emit_reset(&b->emit);
 }
 
+/*
+ * A frame a local sender left with a partial checksum (TP_STATUS_CSUMNOTREADY:
+ * its tx checksum offload is on, and on a veth no hardware will ever fill
+ * it in).  We are the "hardware" on its way out, so complete the checksums
+ * before the engine checks them; the count stays in rx_csum_partial.
+ */
+static void complete_checksums(struct moat_io_rxframe *f)
+{
+	struct moat_pkt p;
+
+	if (moat_pkt_decode(&p, f->data, f->caplen, f->wirelen,
+			    MOAT_LINK_ETHERNET) == MOAT_R_NONE && p.ipv)
+		moat_pkt_fill_checksums(&p);
+}
+
 /* By reference into the ring, or by copy when the frame is in the port's
  * scratch buffer, which the next frame reuses. */
 static void forward(struct moat_io_port *out, const struct moat_io_rxframe *f,
@@ -110,6 +126,8 @@ static void on_frame(void *arg, struct moat_io_port *in,
 	};
 	struct moat_result res;
 
+	if (f->status & TP_STATUS_CSUMNOTREADY)
+		complete_checksums(f);
 	if (!b->engine) {
 		b->passthrough++;
 		forward(out, f, f->data, f->caplen);
