@@ -22,7 +22,13 @@
 
 #include "rules/internal.h"
 
-enum { ENTRIES_MAX = 1 << 22 };
+enum {
+	ENTRIES_MAX = 1 << 22,
+	DSPLIT_MIN = 8,           /* shorter lists are walked as they are */
+	DSPLIT_SMALL = 64,        /* destination sets up to this many intervals */
+	DSPLIT_WORK_MAX = 1 << 22,
+	BY_PORT_MIN = 16,         /* more intervals: a direct port table */
+};
 
 struct builder {
 	uint32_t *list;
@@ -100,6 +106,24 @@ static bool same_list(const struct builder *b, uint32_t s1, uint32_t s2,
 	       !memcmp(b->list + s1, b->list + s2, (s2 - s1) * sizeof(uint32_t));
 }
 
+/* With many intervals, one table load beats a bisection (128 KiB). */
+static int fill_by_port(struct slot *s)
+{
+	uint32_t k = 0;
+
+	if (s->nint < BY_PORT_MIN)
+		return 0;
+	s->by_port = malloc(65536 * sizeof(*s->by_port));
+	if (!s->by_port)
+		return -ENOMEM;
+	for (uint32_t port = 0; port < 65536; port++) {
+		while (k + 1 < s->nint && s->start[k + 1] <= port)
+			k++;
+		s->by_port[port] = (uint16_t)k;
+	}
+	return 0;
+}
+
 /* Fill @s from the slot's eligible @rules (file order). */
 static int build_ports(const struct moat_config *c, struct slot *s,
 		       struct builder *b, const uint32_t *rules, uint32_t n,
@@ -147,11 +171,122 @@ static int build_ports(const struct moat_config *c, struct slot *s,
 	s->first[s->nint] = b->n;
 	if (bnd != &zero)
 		free(bnd);
-	return 0;
+	return fill_by_port(s);
 nomem:
 	if (bnd != &zero)
 		free(bnd);
 	return -ENOMEM;
+}
+
+/* A destination the second level can list a rule under: a small set. */
+static const struct moat_set *small_dst(const struct moat_rule_match *m)
+{
+	const struct moat_set *s = m->to.set;
+
+	return s && !m->to.set_neg && s->lpm.n4 <= DSPLIT_SMALL ? s : NULL;
+}
+
+static uint32_t *dst_boundaries(const struct moat_config *c, const uint32_t *l,
+				uint32_t n, uint32_t *count)
+{
+	uint32_t total = 1, k = 0, *b;
+
+	for (uint32_t i = 0; i < n; i++) {
+		const struct moat_set *s = small_dst(&c->matches[l[i]]);
+
+		total += s ? 2 * s->lpm.n4 : 0;
+	}
+	b = malloc(total * sizeof(*b));
+	if (!b)
+		return NULL;
+	b[k++] = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct moat_set *s = small_dst(&c->matches[l[i]]);
+
+		for (uint32_t j = 0; s && j < s->lpm.n4; j++) {
+			b[k++] = s->lpm.lo4[j];
+			if (s->lpm.hi4[j] != UINT32_MAX)
+				b[k++] = s->lpm.hi4[j] + 1;
+		}
+	}
+	qsort(b, k, sizeof(*b), cmp_u32);
+	*count = 0;
+	for (uint32_t i = 0; i < k; i++)
+		if (i == 0 || b[i] != b[i - 1])
+			b[(*count)++] = b[i];
+	return b;
+}
+
+static bool dst_listed(const struct moat_rule_match *m, uint32_t key)
+{
+	const struct moat_set *s = small_dst(m);
+
+	if (!(m->fam & FAM4))
+		return false;
+	return !s || moat_rule_lpm_covers(&s->lpm, FAM4, key, key);
+}
+
+/* Split the IPv4 candidates @l (@n rules) by destination into @ds. */
+static int build_dsplit(const struct moat_config *c, struct dsplit *ds,
+			struct builder *b, const uint32_t *l, uint32_t n)
+{
+	uint32_t nb, *bnd = dst_boundaries(c, l, n, &nb);
+
+	if (!bnd)
+		return -ENOMEM;
+	if ((uint64_t)nb * n > DSPLIT_WORK_MAX || nb < 2) {
+		free(bnd);
+		return 0; /* not worth it, or too costly: stay unsplit */
+	}
+	ds->start = calloc(nb, sizeof(*ds->start));
+	ds->first = calloc(nb + 1, sizeof(*ds->first));
+	if (!ds->start || !ds->first) {
+		free(bnd);
+		return -ENOMEM;
+	}
+	for (uint32_t k = 0; k < nb; k++) {
+		uint32_t at = b->n;
+
+		for (uint32_t i = 0; i < n; i++)
+			if (dst_listed(&c->matches[l[i]], bnd[k]) && push(b, l[i]) < 0) {
+				free(bnd);
+				return -ENOMEM;
+			}
+		if (ds->n && same_list(b, ds->first[ds->n - 1], at, b->n)) {
+			b->n = at;
+			continue;
+		}
+		ds->start[ds->n] = bnd[k];
+		ds->first[ds->n++] = at;
+	}
+	ds->first[ds->n] = b->n;
+	free(bnd);
+	return 0;
+}
+
+/* The second level for every long enough port interval of @s. */
+static int build_dsplits(const struct moat_config *c, struct slot *s,
+			 struct builder *b)
+{
+	s->d4 = calloc(s->nint, sizeof(*s->d4));
+	if (!s->d4)
+		return -ENOMEM;
+	for (uint32_t k = 0; k < s->nint; k++) {
+		uint32_t n = s->first[k + 1] - s->first[k], *l;
+		int err;
+
+		if (n < DSPLIT_MIN || b->n > ENTRIES_MAX)
+			continue;
+		l = malloc(n * sizeof(*l)); /* b->list may move while we push */
+		if (!l)
+			return -ENOMEM;
+		memcpy(l, b->list + s->first[k], n * sizeof(*l));
+		err = build_dsplit(c, &s->d4[k], b, l, n);
+		free(l);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 int moat_rule_index_build(struct moat_config *c)
@@ -173,8 +308,11 @@ int moat_rule_index_build(struct moat_config *c)
 			for (int r = 0; r < c->nrules; r++)
 				if (eligible(&c->matches[r], pc, zs))
 					rules[n++] = (uint32_t)r;
-			if (build_ports(c, &ix->slots[pc * ix->nzones1 + zs], &b,
-					rules, n, pc == PC_TCP || pc == PC_UDP) < 0)
+			struct slot *sl = &ix->slots[pc * ix->nzones1 + zs];
+
+			if (build_ports(c, sl, &b, rules, n,
+					pc == PC_TCP || pc == PC_UDP) < 0 ||
+			    build_dsplits(c, sl, &b) < 0)
 				goto out;
 		}
 	}
@@ -191,8 +329,16 @@ out:
 void moat_rule_index_free(struct rule_index *ix)
 {
 	for (int i = 0; ix->slots && i < PC_COUNT * ix->nzones1; i++) {
-		free(ix->slots[i].start);
-		free(ix->slots[i].first);
+		struct slot *s = &ix->slots[i];
+
+		for (uint32_t k = 0; s->d4 && k < s->nint; k++) {
+			free(s->d4[k].start);
+			free(s->d4[k].first);
+		}
+		free(s->d4);
+		free(s->by_port);
+		free(s->start);
+		free(s->first);
 	}
 	free(ix->slots);
 	free(ix->list);

@@ -26,8 +26,33 @@
 
 __extension__ typedef unsigned __int128 u128;
 
+/*
+ * How many elements of the sorted @a[0..n) are <= @key: a bisection with
+ * no data-dependent branch (the compiler turns the ternary into a
+ * conditional move), because on the packet path a mispredicted branch
+ * per step costs more than the step.  n - 1 - index of the last such
+ * element when the result is nonzero.
+ */
+#define MOAT_COUNT_LE(T, NAME)                                              \
+	static inline uint32_t NAME(const T *a, uint32_t n, T key)          \
+	{                                                                   \
+		const T *base = a;                                          \
+		if (!n)                                                     \
+			return 0;                                           \
+		while (n > 1) {                                             \
+			uint32_t half = n / 2;                              \
+			base = base[half] <= key ? base + half : base;      \
+			n -= half;                                          \
+		}                                                           \
+		return (uint32_t)(base - a) + (*base <= key);               \
+	}
+
 /* Address families a match side can see (bit set). */
 enum { FAM4 = 1, FAM6 = 2, FAMALL = 3 };
+
+MOAT_COUNT_LE(uint32_t, count_le_u32)
+MOAT_COUNT_LE(uint16_t, count_le_u16)
+MOAT_COUNT_LE(u128, count_le_u128)
 
 /* ---- address interval tables (lpm.c) ---------------------------------- */
 
@@ -44,7 +69,18 @@ struct lpm {
 	int32_t *val4;
 	u128 *lo6, *hi6;
 	int32_t *val6;
+	/*
+	 * Jump tables for big sets (LPM_JUMP_MIN intervals or more): entry h
+	 * is the first interval starting at or after the h-th 1/65536 of the
+	 * key space below the set's common prefix, so a lookup bisects only
+	 * the intervals of one slice (one cache miss instead of ~17).
+	 */
+	uint32_t *jump4, *jump6;  /* 65537 entries each, or NULL */
+	u128 common6;             /* IPv6: bits shared by every interval */
+	int cp6;                  /* their number (0..112) */
 };
+
+enum { LPM_JUMP_MIN = 512 };
 
 struct prefix {
 	u128 lo, hi;        /* in the family's key space */
@@ -151,10 +187,24 @@ struct moat_rule_match {
  * elementary intervals; each interval lists, in rule order, every rule of
  * the slot that could match a packet with a destination port inside it.
  */
+/*
+ * Second level for IPv4 packets: one port interval's candidates split
+ * again by destination address, the same way (rules whose destination is
+ * a small set are listed only on its intervals; IPv6-only rules not at
+ * all).  n == 0: not split, use the port interval's list.
+ */
+struct dsplit {
+	uint32_t n;
+	uint32_t *start;          /* destination keys, ascending, [0] = 0 */
+	uint32_t *first;          /* n + 1 offsets into the config's list */
+};
+
 struct slot {
 	uint32_t nint;
 	uint16_t *start;          /* interval start ports, ascending, [0] = 0 */
 	uint32_t *first;          /* nint + 1 offsets into the config's list */
+	uint16_t *by_port;        /* 65536 entries: port -> interval, or NULL */
+	struct dsplit *d4;        /* nint entries */
 };
 
 struct rule_index {

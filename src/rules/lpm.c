@@ -171,6 +171,57 @@ static void ivec_free(struct ivec *o)
 	free(o->val);
 }
 
+/* jump[h]: the first interval whose start, in slice units, is >= h. */
+static uint32_t *make_jump(uint32_t n, const uint32_t *slice_of)
+{
+	uint32_t *j = calloc(65537, sizeof(*j)), i = 0;
+
+	if (!j)
+		return NULL;
+	for (uint32_t h = 0; h <= 65536; h++) {
+		while (i < n && slice_of[i] < h)
+			i++;
+		j[h] = i;
+	}
+	return j;
+}
+
+static int common_bits(u128 a, u128 b)
+{
+	int n = 0;
+
+	for (u128 x = a ^ b; n < 128 && !(x >> 127); n++)
+		x <<= 1;
+	return n;
+}
+
+static int build_jumps(struct lpm *l)
+{
+	uint32_t n = l->n4 > l->n6 ? l->n4 : l->n6, *slice = calloc(n + 1, 4);
+	int err = 0;
+
+	if (!slice)
+		return -ENOMEM;
+	if (l->n4 >= LPM_JUMP_MIN) {
+		for (uint32_t i = 0; i < l->n4; i++)
+			slice[i] = l->lo4[i] >> 16;
+		l->jump4 = make_jump(l->n4, slice);
+		err = l->jump4 ? 0 : -ENOMEM;
+	}
+	if (!err && l->n6 >= LPM_JUMP_MIN) {
+		int cp = common_bits(l->lo6[0], l->hi6[l->n6 - 1]);
+
+		l->cp6 = cp > 112 ? 112 : cp;
+		l->common6 = l->cp6 ? l->lo6[0] >> (128 - l->cp6) : 0;
+		for (uint32_t i = 0; i < l->n6; i++)
+			slice[i] = (uint32_t)(l->lo6[i] >> (112 - l->cp6)) & 0xffff;
+		l->jump6 = make_jump(l->n6, slice);
+		err = l->jump6 ? 0 : -ENOMEM;
+	}
+	free(slice);
+	return err;
+}
+
 int moat_rule_lpm_build(struct lpm *l, const struct prefix *p, int n)
 {
 	struct prefix *v4 = calloc((size_t)n + 1, sizeof(*v4));
@@ -206,7 +257,7 @@ int moat_rule_lpm_build(struct lpm *l, const struct prefix *p, int n)
 	l->val6 = o6.val;
 	o6.lo = o6.hi = NULL;
 	o6.val = NULL;
-	err = 0;
+	err = build_jumps(l);
 out:
 	ivec_free(&o4);
 	ivec_free(&o6);
@@ -225,6 +276,8 @@ void moat_rule_lpm_free(struct lpm *l)
 	free(l->lo6);
 	free(l->hi6);
 	free(l->val6);
+	free(l->jump4);
+	free(l->jump6);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -233,30 +286,30 @@ static int64_t find4(const struct lpm *l, uint32_t k)
 {
 	uint32_t lo = 0, hi = l->n4;
 
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (l->lo4[mid] <= k)
-			lo = mid + 1;
-		else
-			hi = mid;
+	if (l->jump4) {
+		lo = l->jump4[k >> 16];
+		hi = l->jump4[(k >> 16) + 1];
 	}
-	return (int64_t)lo - 1;
+	/* intervals before the slice all start below k; after it, above */
+	return (int64_t)lo + count_le_u32(l->lo4 + lo, hi - lo, k) - 1;
 }
 
 static int64_t find6(const struct lpm *l, u128 k)
 {
 	uint32_t lo = 0, hi = l->n6;
 
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
+	if (l->jump6) {
+		u128 top = l->cp6 ? k >> (128 - l->cp6) : 0;
+		uint32_t h = (uint32_t)(k >> (112 - l->cp6)) & 0xffff;
 
-		if (l->lo6[mid] <= k)
-			lo = mid + 1;
-		else
-			hi = mid;
+		if (top < l->common6)
+			return -1;
+		if (top > l->common6)
+			return (int64_t)l->n6 - 1;
+		lo = l->jump6[h];
+		hi = l->jump6[h + 1];
 	}
-	return (int64_t)lo - 1;
+	return (int64_t)lo + count_le_u128(l->lo6 + lo, hi - lo, k) - 1;
 }
 
 int32_t moat_rule_lpm_lookup(const struct lpm *l, const struct moat_addr *a)

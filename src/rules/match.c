@@ -111,17 +111,27 @@ bool moat_rule_match_one(const struct moat_config *c,
 /* The interval of @s holding @port: the last start at or below it. */
 static uint32_t find_interval(const struct slot *s, uint16_t port)
 {
-	uint32_t lo = 0, hi = s->nint;
+	if (s->by_port)
+		return s->by_port[port];
+	return count_le_u16(s->start, s->nint, port) - 1; /* start[0] is 0 */
+}
 
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
+/* The IPv4 candidates of port interval @k, split by destination. */
+static bool dsplit_range(const struct slot *s, uint32_t k,
+			 const struct moat_addr *dst, uint32_t *from,
+			 uint32_t *to)
+{
+	const struct dsplit *ds = s->d4 ? &s->d4[k] : NULL;
+	const uint8_t *b = moat_addr_v4(dst);
+	uint32_t key, j;
 
-		if (s->start[mid] <= port)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo ? lo - 1 : 0;
+	if (!ds || !ds->n)
+		return false;
+	key = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+	j = count_le_u32(ds->start, ds->n, key); /* start[0] is 0: j >= 1 */
+	*from = ds->first[j - 1];
+	*to = ds->first[j];
+	return true;
 }
 
 const struct moat_rule *moat_rules_match(const struct moat_config *c,
@@ -130,7 +140,7 @@ const struct moat_rule *moat_rules_match(const struct moat_config *c,
 {
 	const struct slot *s;
 	int pc, zs;
-	uint32_t k;
+	uint32_t k, from, to;
 	uint16_t port = 0;
 
 	if (!c || (p->ipv != 4 && p->ipv != 6))
@@ -141,7 +151,11 @@ const struct moat_rule *moat_rules_match(const struct moat_config *c,
 	if ((pc == PC_TCP || pc == PC_UDP) && !(p->frag & MOAT_FRAG_LATER))
 		port = p->dport;
 	k = find_interval(s, port);
-	for (uint32_t i = s->first[k]; i < s->first[k + 1]; i++) {
+	from = s->first[k];
+	to = s->first[k + 1];
+	if (p->ipv == 4)
+		dsplit_range(s, k, &p->dst, &from, &to);
+	for (uint32_t i = from; i < to; i++) {
 		uint32_t r = c->index.list[i];
 
 		if (moat_rule_match_one(c, &c->matches[r], p, in_zone, out_zone))

@@ -83,17 +83,9 @@ void moat_rule_ports_free(struct ports *ps)
 /* The last range starting at or below @port, or -1. */
 static int64_t find(const struct ports *ps, uint32_t port)
 {
-	uint32_t lo = 0, hi = ps->n;
-
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (ps->lo[mid] <= port)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return (int64_t)lo - 1;
+	if (port > 65535)
+		return (int64_t)ps->n - 1;
+	return (int64_t)count_le_u16(ps->lo, ps->n, (uint16_t)port) - 1;
 }
 
 bool moat_rule_ports_has(const struct ports *ps, uint16_t port)
