@@ -273,12 +273,128 @@ static void test_index_equals_scan(void **state)
 	}
 }
 
+/* ---- big sets (jump tables) against a plain prefix scan ------------- */
+
+struct pfx {
+	uint8_t b[16];
+	int len;
+	bool v6;
+};
+
+static bool in_prefix(const struct pfx *x, const struct moat_addr *a)
+{
+	const uint8_t *k = x->v6 ? a->b : moat_addr_v4(a);
+
+	if ((a->family == MOAT_AF_INET6) != x->v6)
+		return false;
+	for (int bit = 0; bit < x->len; bit++)
+		if (((k[bit / 8] ^ x->b[bit / 8]) >> (7 - bit % 8)) & 1)
+			return false;
+	return true;
+}
+
+static void test_big_set(void **state)
+{
+	enum { N = 3000 };
+	struct pfx *px = calloc(N, sizeof(*px));
+	char *text = malloc(N * 64 + 64), *p = text;
+	struct moat_diags *d = malloc(sizeof(*d));
+	const struct moat_set *s;
+	struct moat_config *c;
+	char buf[64];
+
+	(void)state;
+	p += sprintf(p, "set big = {\n");
+	for (int i = 0; i < N; i++) {
+		struct pfx *x = &px[i];
+
+		x->v6 = i % 3 == 0;
+		if (x->v6) {
+			x->b[0] = 0x20; x->b[1] = 0x01; x->b[2] = 0x0d; x->b[3] = 0xb8;
+			x->b[4] = (uint8_t)(rnd() % 4);
+			x->b[5] = (uint8_t)rnd();
+			x->b[6] = (uint8_t)rnd();
+			x->b[7] = (uint8_t)rnd();
+			x->len = 48 + (int)(rnd() % 17);
+			for (int k = 0; k < 16; k++)
+				if (k * 8 >= x->len)
+					x->b[k] = 0;
+				else if (k * 8 + 8 > x->len)
+					x->b[k] &= (uint8_t)(0xff << (8 - (x->len - k * 8)));
+			{
+				struct moat_addr a;
+
+				moat_addr_from_v6(&a, x->b);
+				moat_addr_format(&a, buf, sizeof(buf));
+			}
+		} else {
+			uint32_t v = (10u << 24) | (rnd() & 0x003fffff);
+			x->len = 20 + (int)(rnd() % 13);
+			v &= x->len ? ~0u << (32 - x->len) : 0;
+			x->b[0] = (uint8_t)(v >> 24); x->b[1] = (uint8_t)(v >> 16);
+			x->b[2] = (uint8_t)(v >> 8); x->b[3] = (uint8_t)v;
+			snprintf(buf, sizeof(buf), "%u.%u.%u.%u", x->b[0], x->b[1],
+				 x->b[2], x->b[3]);
+		}
+		p += sprintf(p, " %s/%d\n", buf, x->len);
+	}
+	p += sprintf(p, "}\n");
+	c = moat_config_parse_string("big", text, d);
+	assert_non_null(c);
+	s = moat_config_set(c, 0);
+	/* big enough for the jump tables on both families */
+	assert_true(s->lpm.jump4 && s->lpm.jump6);
+	for (int k = 0; k < 40000; k++) {
+		struct moat_addr a;
+		uint8_t b[16] = { 0 };
+		bool want = false;
+
+		if (k % 3 == 0) {
+			memcpy(b, px[rnd() % N].b, 16);
+			if (b[0] != 0x20) { /* an IPv4 prefix: keep it IPv4 */
+				b[3] ^= (uint8_t)(rnd() & 7);
+				b[2] ^= (uint8_t)(rnd() & 1);
+				moat_addr_from_v4(&a, b);
+			} else {
+				b[7] ^= (uint8_t)(rnd() & 3);
+				b[15] = (uint8_t)rnd();
+				b[5] ^= (uint8_t)(rnd() & 1);
+				moat_addr_from_v6(&a, b);
+			}
+		} else if (k % 3 == 1) {
+			uint32_t v = (uint32_t)(10u << 24) | (rnd() & 0x007fffff);
+
+			b[0] = (uint8_t)(v >> 24); b[1] = (uint8_t)(v >> 16);
+			b[2] = (uint8_t)(v >> 8); b[3] = (uint8_t)v;
+			moat_addr_from_v4(&a, b);
+		} else {
+			b[0] = 0x20; b[1] = 0x01; b[2] = 0x0d;
+			b[3] = (uint8_t)(0xb7 + rnd() % 3);
+			b[4] = (uint8_t)(rnd() % 5);
+			b[5] = (uint8_t)rnd();
+			moat_addr_from_v6(&a, b);
+		}
+		for (int i = 0; i < N && !want; i++)
+			want = in_prefix(&px[i], &a);
+		if (moat_set_contains(s, &a) != want) {
+			fprintf(stderr, "%s: want %d\n", moat_addr_format(&a, buf, sizeof(buf)),
+				want);
+			fail();
+		}
+	}
+	moat_config_destroy(c);
+	free(px);
+	free(text);
+	free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rows),
 		cmocka_unit_test(test_non_ip),
 		cmocka_unit_test(test_index_equals_scan),
+		cmocka_unit_test(test_big_set),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
