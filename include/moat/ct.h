@@ -281,6 +281,17 @@ enum moat_reason moat_ct_track(struct moat_ct *ct, struct moat_ct_entry *e,
 bool moat_ct_syn_reuses(const struct moat_ct_entry *e, int dir,
 			const struct moat_pkt *p);
 
+/*
+ * For the SYN proxy handing a completed handshake over to tracking: side
+ * @dir has sent everything below @end (its next SEQ), the other side allows
+ * it up to @maxend (that side's ACK + window), its largest window is
+ * @maxwin (scaled) and its window scale @wscale, or -1 when its SYN had
+ * none.  Numbers in @dir's own space (before translation).  Marks the side
+ * seen and established; then call moat_ct_set_state(ESTABLISHED).
+ */
+void moat_ct_tcp_handover(struct moat_ct_entry *e, int dir, uint32_t end,
+			  uint32_t maxend, uint32_t maxwin, int wscale);
+
 /* Change state (counters, timeout class) and re-arm the timeout. */
 void moat_ct_set_state(struct moat_ct *ct, struct moat_ct_entry *e,
 		       enum moat_ct_state state, uint64_t now_ns);

@@ -406,6 +406,26 @@ enum moat_reason ct_tcp_track(struct moat_ct *ct, struct moat_ct_entry *e,
 	return MOAT_R_STATE_MATCH;
 }
 
+void moat_ct_tcp_handover(struct moat_ct_entry *e, int dir, uint32_t end,
+			  uint32_t maxend, uint32_t maxwin, int wscale)
+{
+	struct moat_ct_peer *s = &e->peer[dir & 1];
+
+	s->end = end;
+	s->maxend = maxend;
+	s->maxwin = maxwin ? maxwin : 1;
+	s->state = S_EST;
+	s->flags |= MOAT_CT_PEER_SEEN;
+	s->flags &= (uint8_t)~MOAT_CT_PEER_WSCALE;
+	s->wscale = 0;
+	if (wscale >= 0) {
+		s->flags |= MOAT_CT_PEER_WSCALE;
+		s->wscale = (uint8_t)(wscale > MOAT_TCP_WSCALE_MAX
+					      ? MOAT_TCP_WSCALE_MAX
+					      : wscale);
+	}
+}
+
 bool moat_ct_icmp_seq_ok(const struct moat_ct_entry *e, int dir,
 			 uint32_t seq)
 {

@@ -498,11 +498,32 @@ static void test_synproxy_state(void **state)
 	assert_non_null(e);
 	assert_int_equal(moat_ct_track(ct, e, MOAT_CT_ORIG, &p, SEC(1)),
 			 MOAT_R_TCP_BAD_STATE);
+	/* the handshake completed: client sent CI+1, server SI+1; both
+	 * scale by 7; the client's ACK offered 512 << 7 */
+	moat_ct_tcp_handover(e, MOAT_CT_ORIG, CI + 1, CI + 1 + 65535, 65535, 7);
+	moat_ct_tcp_handover(e, MOAT_CT_REPLY, SI + 1, SI + 1 + (512 << 7),
+			     512 << 7, 7);
 	moat_ct_set_state(ct, e, MOAT_CT_ESTABLISHED, SEC(2));
 	moat_ct_count_by_state(ct, n);
 	assert_int_equal(n[MOAT_CT_ESTABLISHED], 1);
 	assert_int_equal(n[MOAT_CT_SYNPROXY], 0);
 	assert_int_equal(moat_ct_ttl(e, SEC(2)), 24 * 3600);
+	/* tracked from here on, scaled windows included */
+	fill(&p, &scenarios[0],
+	     &(struct row){ 's', A, SI + 1, CI + 1, 512, 60000 });
+	assert_int_equal(moat_ct_track(ct, e, MOAT_CT_REPLY, &p, SEC(3)), M);
+	fill(&p, &scenarios[0],
+	     &(struct row){ 's', A, SI + 60001, CI + 1, 512, 6000 });
+	assert_int_equal(moat_ct_track(ct, e, MOAT_CT_REPLY, &p, SEC(3)),
+			 MOAT_R_TCP_SEQ_OUT_OF_WINDOW);
+	fill(&p, &scenarios[0],
+	     &(struct row){ 'c', A, CI + 1, SI + 60001, 512, 100 });
+	assert_int_equal(moat_ct_track(ct, e, MOAT_CT_ORIG, &p, SEC(3)), M);
+	fill(&p, &scenarios[0],
+	     &(struct row){ 'c', A, CI + 101, SI + 60002, 512, 0 });
+	assert_int_equal(moat_ct_track(ct, e, MOAT_CT_ORIG, &p, SEC(3)),
+			 MOAT_R_TCP_ACK_UNSENT);
+	assert_int_equal(e->state, MOAT_CT_ESTABLISHED);
 	moat_ct_destroy(ct);
 }
 
