@@ -260,8 +260,11 @@ static enum moat_reason check_flags(const struct moat_ct_entry *e, int dir,
 			return MOAT_R_TCP_SYN_IN_WINDOW;
 		return MOAT_R_NONE;
 	}
-	/* Nothing but a SYN (or a RST) before this side's SYN. */
-	if (!(s->flags & MOAT_CT_PEER_SEEN) && !(e->flags & MOAT_CT_F_LOOSE))
+	/* Nothing but a SYN (or a RST) before this side's SYN, and nothing
+	 * from the opener before the other side answered. */
+	if (!(e->flags & MOAT_CT_F_LOOSE) &&
+	    (!(s->flags & MOAT_CT_PEER_SEEN) ||
+	     !(r->flags & MOAT_CT_PEER_SEEN)))
 		return MOAT_R_TCP_BAD_STATE;
 	/* RFC 9293 section 3.10.7.4: "if the ACK bit is off drop the
 	 * segment" (FIN, Xmas and NULL scans end here). */
@@ -353,6 +356,10 @@ static enum moat_reason track_segment(struct moat_ct_entry *e, int dir,
 		/* RFC 9293 section 3.4.1: a restarted client uses a new ISN
 		 * beyond the old ones; follow it. */
 		init_side(&s, &r, &g, p);
+	} else if ((g.flags & MOAT_TCP_SYN) && seq_geq(g.seq, s.end)) {
+		/* A SYN from a side that already sent one can only be a
+		 * retransmission of it. */
+		return MOAT_R_TCP_BAD_STATE;
 	}
 	if (g.seq == g.end)
 		g.seq = g.end = s.end;
@@ -365,7 +372,9 @@ static enum moat_reason track_segment(struct moat_ct_entry *e, int dir,
 	if (s.state >= S_FIN_SENT && seq_gt(g.end, s.end))
 		return MOAT_R_TCP_CLOSED;
 	update_sides(&s, &r, &g);
-	if (p->ttl != s.ttl)
+	if (s.ttl == 0)
+		s.ttl = p->ttl; /* a side handed over by the SYN proxy */
+	else if (p->ttl != s.ttl)
 		e->flags |= MOAT_CT_F_TTL_CHANGED;
 	e->peer[dir] = s;
 	e->peer[!dir] = r;

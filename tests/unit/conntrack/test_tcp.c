@@ -179,6 +179,9 @@ static const struct scenario scenarios[] = {
 	{ "handshake details", false, false, false, ROWS(
 		{ 'c', S, CI, 0, 65535, 0, M, MOAT_CT_SYN_SENT, OP_INSERT },
 		{ 'c', S, CI, 0, 65535, 0, M, MOAT_CT_SYN_SENT, .dt = 1 },
+		/* the client speaks before any answer */
+		{ 'c', A, CI + 1, 0, 65535, 10, MOAT_R_TCP_BAD_STATE },
+		{ 'c', P | A, CI + 1, SI + 1, 65535, 10, MOAT_R_TCP_BAD_STATE },
 		/* the server speaks before its SYN-ACK: impossible */
 		{ 's', A, SI + 1, CI + 1, 65535, 0, MOAT_R_TCP_BAD_STATE },
 		/* the client cannot SYN-ACK what nobody sent */
@@ -187,6 +190,10 @@ static const struct scenario scenarios[] = {
 		{ 's', S | A, SI, CI + 7, 65535, 0, MOAT_R_TCP_ACK_UNSENT },
 		{ 's', S | A, SI, CI + 1, 65535, 0, M, MOAT_CT_SYN_RECV },
 		{ 's', S | A, SI, CI + 1, 65535, 0, M, MOAT_CT_SYN_RECV, .dt = 1 },
+		/* a second SYN with another ISN from either side */
+		{ 'c', S, CI + 500, 0, 65535, 0, MOAT_R_TCP_BAD_STATE },
+		{ 's', S | A, SI + 500, CI + 1, 65535, 0, MOAT_R_TCP_BAD_STATE },
+		{ 'c', S, CI, 0, 65535, 0, M, MOAT_CT_SYN_RECV },
 		{ 'c', A, CI + 1, SI + 1, 65535, 0, M, MOAT_CT_ESTABLISHED },
 	) },
 	{ "a client restarts with a new ISN", false, false, false, ROWS(
