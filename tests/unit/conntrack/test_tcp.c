@@ -534,6 +534,32 @@ static void test_synproxy_state(void **state)
 	moat_ct_destroy(ct);
 }
 
+/* The SYN proxy's way: an entry in SYNPROXY, then its own rebuilt SYN,
+ * the server's SYN-ACK and its own ACK tracked like any packets. */
+static void test_synproxy_replay(void **state)
+{
+	struct moat_ct *ct = table_for(&scenarios[0]);
+	struct moat_ct_entry *e;
+	struct moat_pkt p;
+
+	(void)state;
+	fill(&p, &scenarios[0], &(struct row){ 'c', A, CI + 1, SI + 1, 65535 });
+	e = moat_ct_insert_as(ct, &p, MOAT_CT_SYNPROXY, SEC(1), NULL);
+	assert_non_null(e);
+	moat_ct_set_state(ct, e, MOAT_CT_SYN_SENT, SEC(1));
+	fill(&p, &scenarios[0],
+	     &(struct row){ 'c', S, CI, 0, 65535, .ws = 7 });
+	assert_int_equal(moat_ct_track(ct, e, MOAT_CT_ORIG, &p, SEC(1)), M);
+	fill(&p, &scenarios[0],
+	     &(struct row){ 's', S | A, SI, CI + 1, 65535, .ws = 7 });
+	assert_int_equal(moat_ct_track(ct, e, MOAT_CT_REPLY, &p, SEC(1)), M);
+	fill(&p, &scenarios[0], &(struct row){ 'c', A, CI + 1, SI + 1, 512 });
+	assert_int_equal(moat_ct_track(ct, e, MOAT_CT_ORIG, &p, SEC(1)), M);
+	assert_int_equal(e->state, MOAT_CT_ESTABLISHED);
+	assert_int_equal(e->peer[MOAT_CT_REPLY].maxend, SI + 1 + (512 << 7));
+	moat_ct_destroy(ct);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -542,6 +568,7 @@ int main(void)
 		cmocka_unit_test(test_icmp_seq_ok),
 		cmocka_unit_test(test_seq_delta),
 		cmocka_unit_test(test_synproxy_state),
+		cmocka_unit_test(test_synproxy_replay),
 	};
 
 	return cmocka_run_group_tests_name("conntrack-tcp", tests, NULL, NULL);
