@@ -219,14 +219,14 @@ static enum moat_reason check_rst(const struct moat_ct *ct,
 	const struct moat_ct_peer *s = &e->peer[dir], *r = &e->peer[!dir];
 	uint32_t seq = p->seq;
 
+	if (e->flags & MOAT_CT_F_LOOSE)
+		return MOAT_R_STATE_MATCH;
 	if (!(s->flags & MOAT_CT_PEER_SEEN)) {
 		if ((p->tcp_flags & MOAT_TCP_ACK) &&
 		    p->ack - e->seq_delta[!dir] == r->end)
 			return MOAT_R_STATE_MATCH;
 		return MOAT_R_TCP_RST_OUT_OF_WINDOW;
 	}
-	if (e->flags & MOAT_CT_F_LOOSE)
-		return MOAT_R_STATE_MATCH;
 	if (seq == s->end || (s->state >= S_FIN_SENT && seq == s->end - 1))
 		return MOAT_R_STATE_MATCH;
 	if (seq_gt(seq, s->maxend) || seq_lt(seq, s->end - back_of(r)))

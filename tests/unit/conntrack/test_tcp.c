@@ -285,6 +285,10 @@ static const struct scenario scenarios[] = {
 		{ 's', A, SI + 7000, CI + 5100, 512, 100, M, MOAT_CT_ESTABLISHED },
 		{ 'c', A, CI + 5100, SI + 7100, 512, 100, M },
 		{ 'c', F | A, CI + 5200, SI + 7100, 512, 0, M, MOAT_CT_FIN_WAIT },
+		/* learned, not enforced: only the FIN still binds */
+		{ 'c', A, CI + 5201, SI + 7100, 512, 10, MOAT_R_TCP_CLOSED },
+		{ 's', A, SI + 900000, CI + 5201, 512, 10, M },
+		{ 's', R, SI + 99999, 0, 0, 0, M, MOAT_CT_CLOSED },
 	) },
 	{ "no pickup without SYN (strict)", false, false, false, ROWS(
 		{ 'c', A, CI + 5000, SI + 7000, 512, 100, MOAT_R_TCP_NO_STATE,
