@@ -744,6 +744,90 @@ static void test_bad_acks(void **state)
 	world_fini(&w);
 }
 
+/*
+ * Every family x MSS index x window scale x SACK x ECN x timestamps goes
+ * SYN -> cookie SYN-ACK -> final ACK and comes back out of
+ * moat_syn_check_ack() as the client offered it (or as documented lost).
+ */
+static void test_option_matrix(void **state)
+{
+	static const char *fam[2][2] = {
+		{ "198.18.100.30", "198.18.1.10" },
+		{ "2001:db8:100::30", "2001:db8:1::10" },
+	};
+	static const uint8_t ws[] = { MOAT_SYN_WSCALE_NONE, 0, 7, 14 };
+	struct moat_syn_client c;
+	struct moat_tcp_spec s;
+	struct moat_pkt v;
+	struct world w;
+	unsigned f, m, wi, bits, rows = 0;
+	uint16_t mss;
+	bool sack, ecn, ts;
+
+	(void)state;
+	world_init(&w, MOAT_SYN_MODE_ON, 0);
+	for (f = 0; f < 2; f++) {
+		learn_server(&w, fam[f][0], fam[f][1], 7, true);
+		for (m = 0; m < MOAT_SYN_MSS_TABLE; m++)
+		for (wi = 0; wi < sizeof(ws); wi++)
+		for (bits = 0; bits < 8; bits++) {
+			sack = bits & 1;
+			ecn = bits & 2;
+			ts = bits & 4;
+			mss = moat_syn_mss_table(f ? MOAT_AF_INET6
+						   : MOAT_AF_INET)[m];
+			spec_c2s(&s, fam[f][0], fam[f][1]);
+			s.sport = (uint16_t)(1000 + rows);
+			s.seq = 0x9e3779b9u * (rows + 1);
+			s.flags = MOAT_TCP_SYN |
+				  (ecn ? MOAT_TCP_ECE | MOAT_TCP_CWR : 0);
+			s.win = 65535;
+			s.opt.present = MOAT_TCPOPT_MSS |
+				(ws[wi] != MOAT_SYN_WSCALE_NONE
+					 ? MOAT_TCPOPT_WSCALE : 0) |
+				(sack ? MOAT_TCPOPT_SACK_PERM : 0) |
+				(ts ? MOAT_TCPOPT_TS : 0);
+			s.opt.mss = (uint16_t)(mss + m); /* rounds down */
+			s.opt.wscale = ws[wi];
+			s.opt.tsval = 77 + rows;
+			from_client(&w, &s);
+			moat_emit_reset(&w.out);
+			assert_int_equal(moat_syn_answer_syn(w.syn, &w.p, 0,
+					T0 + rows * MS, &w.out),
+					 MOAT_R_SYN_COOKIE_SENT);
+			emitted(&w, 0, &v);
+			spec_c2s(&s, fam[f][0], fam[f][1]);
+			s.sport = (uint16_t)(1000 + rows);
+			s.seq = 0x9e3779b9u * (rows + 1) + 1;
+			s.ack = v.seq + 1;
+			s.flags = MOAT_TCP_ACK;
+			if (v.opt.present & MOAT_TCPOPT_TS) {
+				s.opt.present = MOAT_TCPOPT_TS;
+				s.opt.tsval = 78 + rows;
+				s.opt.tsecr = v.opt.tsval;
+			}
+			from_client(&w, &s);
+			assert_int_equal(moat_syn_check_ack(w.syn, &w.p,
+					T0 + rows * MS + 60 * SEC, &c),
+					 MOAT_R_NONE);
+			assert_int_equal(c.isn, 0x9e3779b9u * (rows + 1));
+			assert_int_equal(c.mss, mss);
+			assert_int_equal(c.ts_ok, ts);
+			/* Without timestamps wscale, SACK and ECN are lost. */
+			assert_int_equal(c.wscale,
+					 ts ? ws[wi] : MOAT_SYN_WSCALE_NONE);
+			assert_int_equal(c.sack_ok, ts && sack);
+			assert_int_equal(c.ecn_ok, ts && ecn);
+			assert_int_equal(c.our_wscale,
+					 ts && ws[wi] != MOAT_SYN_WSCALE_NONE
+						 ? 7 : MOAT_SYN_WSCALE_NONE);
+			rows++;
+		}
+	}
+	assert_int_equal(rows, 2 * 4 * 4 * 8);
+	world_fini(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -756,6 +840,7 @@ int main(void)
 		cmocka_unit_test(test_no_timestamps),
 		cmocka_unit_test(test_unknown_backend),
 		cmocka_unit_test(test_bad_acks),
+		cmocka_unit_test(test_option_matrix),
 	};
 
 	return cmocka_run_group_tests_name("synproxy_proxy", tests, NULL,
