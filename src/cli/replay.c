@@ -199,13 +199,14 @@ static int replay_loop(struct moat_engine *eng,
 		index++;
 		if (next_tick == 0)
 			next_tick = pk.ts_ns + TICK_NS;
+		/* A capture with a long gap: tick once at its end rather
+		 * than spin through every 100 ms of it. */
+		if (pk.ts_ns > next_tick + 100 * TICK_NS)
+			next_tick = pk.ts_ns - TICK_NS;
 		while (pk.ts_ns >= next_tick) {
 			moat_engine_tick(eng, next_tick, &em);
 			write_emitted(out, &em, next_tick, emitted);
 			next_tick += TICK_NS;
-			/* A capture with a long gap: jump, do not spin. */
-			if (pk.ts_ns - next_tick > 100 * TICK_NS)
-				next_tick = pk.ts_ns - pk.ts_ns % TICK_NS;
 		}
 		/* The engine may rewrite the frame: give it a copy. */
 		memcpy(buf, pk.data, n);
