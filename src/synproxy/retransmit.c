@@ -21,33 +21,55 @@
 
 #include "internal.h"
 
+/*
+ * The tick scans only @due, 8 bytes a slot (512 KB for 65536 slots), not
+ * the entries themselves (about 200 bytes each).
+ */
+#define RTX_NONE UINT64_MAX /* an empty slot is never due */
+
 struct moat_syn_rtx {
 	uint32_t mask;            /* slots - 1 */
 	uint32_t cursor;          /* where the last due scan stopped */
 	uint32_t live;
 	uint8_t seed[MOAT_SYN_KEY_LEN];
+	uint64_t *due;            /* owned; next retransmit, RTX_NONE */
 	struct moat_syn_rtx_entry slot[]; /* owned; sized at create */
 };
 
 struct moat_syn_rtx *moat_syn_rtx_create(uint32_t slots,
 					 const uint8_t seed[MOAT_SYN_KEY_LEN])
 {
-	uint32_t n = syn_pow2(slots);
+	uint32_t n = syn_pow2(slots), i;
 	struct moat_syn_rtx *r;
 
 	r = calloc(1, sizeof(*r) + (size_t)n * sizeof(r->slot[0]));
-	if (!r) {
+	if (r)
+		r->due = calloc(n, sizeof(r->due[0]));
+	if (!r || !r->due) {
+		free(r);
 		errno = ENOMEM;
 		return NULL;
 	}
 	r->mask = n - 1;
+	for (i = 0; i < n; i++)
+		r->due[i] = RTX_NONE;
 	memcpy(r->seed, seed, MOAT_SYN_KEY_LEN);
 	return r;
 }
 
 void moat_syn_rtx_destroy(struct moat_syn_rtx *r)
 {
+	if (r)
+		free(r->due);
 	free(r);
+}
+
+static uint64_t due_at(const struct moat_syn_rtx_entry *s)
+{
+	uint64_t ms = s->sent == 0 ? MOAT_SYN_RTX_FIRST_MS
+				   : MOAT_SYN_RTX_SECOND_MS;
+
+	return s->first_ns + ms * 1000000u;
 }
 
 static struct moat_syn_rtx_entry *slot_of(const struct moat_syn_rtx *r,
@@ -70,6 +92,7 @@ void moat_syn_rtx_record(struct moat_syn_rtx *r,
 	*s = *e;
 	s->sent = 0;
 	s->used = true;
+	r->due[s - r->slot] = due_at(s);
 }
 
 bool moat_syn_rtx_clear(struct moat_syn_rtx *r, const struct moat_syn_tuple *t)
@@ -79,6 +102,7 @@ bool moat_syn_rtx_clear(struct moat_syn_rtx *r, const struct moat_syn_tuple *t)
 	if (!s->used || !syn_tuple_eq(&s->t, t))
 		return false;
 	s->used = false;
+	r->due[s - r->slot] = RTX_NONE;
 	r->live--;
 	return true;
 }
@@ -91,30 +115,26 @@ moat_syn_rtx_find(const struct moat_syn_rtx *r, const struct moat_syn_tuple *t)
 	return s->used && syn_tuple_eq(&s->t, t) ? s : NULL;
 }
 
-static uint64_t due_at(const struct moat_syn_rtx_entry *s)
-{
-	uint64_t ms = s->sent == 0 ? MOAT_SYN_RTX_FIRST_MS
-				   : MOAT_SYN_RTX_SECOND_MS;
-
-	return s->first_ns + ms * 1000000u;
-}
-
 uint32_t moat_syn_rtx_due(struct moat_syn_rtx *r, uint64_t now_ns,
 			  struct moat_syn_rtx_entry *out, uint32_t max)
 {
-	uint32_t n = 0, looked;
+	uint32_t n = 0, looked, i;
 	struct moat_syn_rtx_entry *s;
 
 	for (looked = 0; looked <= r->mask && n < max; looked++) {
-		s = &r->slot[r->cursor];
+		i = r->cursor;
 		r->cursor = (r->cursor + 1) & r->mask;
-		if (!s->used || now_ns < due_at(s))
+		if (now_ns < r->due[i])
 			continue;
+		s = &r->slot[i];
 		s->sent++;
 		out[n++] = *s;
 		if (s->sent >= 2) {
 			s->used = false;
+			r->due[i] = RTX_NONE;
 			r->live--;
+		} else {
+			r->due[i] = due_at(s);
 		}
 	}
 	return n;
