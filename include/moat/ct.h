@@ -140,6 +140,9 @@ enum moat_ct_flag {
 					  learned but not enforced */
 	MOAT_CT_F_TTL_CHANGED = 1 << 5,/* ct: a side's TTL differed from its
 					  first one (a hint for hijacks) */
+	MOAT_CT_F_HALFOPEN = 1 << 6,   /* engine: counted as a half-open
+					  handshake of a protected
+					  destination (hybrid SYN proxy) */
 };
 
 /*
