@@ -37,7 +37,7 @@ enum {
 					      (68 minutes) */
 };
 
-/* The cookie counter advances every 64 s, as Linux's (net/ipv4/syncookies.c). */
+/* The cookie counter advances every 64 s, as Linux's (syncookies.c). */
 #define MOAT_SYN_COUNTER_NS (64ull * 1000000000ull)
 
 /* A flow's four-tuple as the client's SYN carried it: src is the client. */
