@@ -623,6 +623,120 @@ static void test_no_allocation(void **state)
 	moat_ct_destroy(ct);
 }
 
+static uint64_t rnd_state = 88172645463325252ull;
+
+static uint32_t rnd(uint32_t n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return (uint32_t)(rnd_state % n);
+}
+
+struct walk {
+	struct moat_ct *ct;
+	uint32_t n;
+};
+
+static int check_fn(struct moat_ct_entry *e, void *arg)
+{
+	struct walk *w = arg;
+	struct moat_pkt p;
+	int dir;
+
+	w->n++;
+	assert_true(e->state > MOAT_CT_NONE && e->state < MOAT_CT_STATE_COUNT);
+	memset(&p, 0, sizeof(p));
+	moat_ct_entry_addrs(e, MOAT_CT_REPLY, &p.src, &p.dst, &p.sport,
+			    &p.dport);
+	p.proto = e->proto;
+	assert_ptr_equal(moat_ct_lookup(w->ct, &p, &dir), e);
+	assert_int_equal(dir, MOAT_CT_REPLY);
+	return 0;
+}
+
+static void check_invariants(struct moat_ct *ct)
+{
+	uint32_t n[MOAT_CT_STATE_COUNT], sum = 0;
+	struct walk w = { ct, 0 };
+
+	moat_ct_count_by_state(ct, n);
+	for (int i = 1; i < MOAT_CT_STATE_COUNT; i++)
+		sum += n[i];
+	assert_int_equal(sum, moat_ct_count(ct));
+	assert_true(moat_ct_count(ct) <= moat_ct_capacity(ct));
+	moat_ct_foreach(ct, check_fn, &w);
+	assert_int_equal(w.n, moat_ct_count(ct));
+}
+
+/* Random packets, time steps and removals: the table stays consistent. */
+static void test_random_invariants(void **state)
+{
+	static const uint8_t flags[] = {
+		MOAT_TCP_SYN, MOAT_TCP_SYN | MOAT_TCP_ACK, MOAT_TCP_ACK,
+		MOAT_TCP_ACK | MOAT_TCP_FIN, MOAT_TCP_RST,
+		MOAT_TCP_RST | MOAT_TCP_ACK, MOAT_TCP_ACK | MOAT_TCP_PSH, 0,
+	};
+	struct moat_ct *ct = ct_test_table(50);
+	uint64_t now = SEC(1000);
+	struct moat_ct_stats st;
+
+	(void)state;
+	for (int i = 0; i < 200000; i++) {
+		struct moat_ct_entry *e;
+		struct moat_pkt p;
+		bool back = rnd(2);
+		int dir;
+		uint16_t port = (uint16_t)(1 + rnd(80));
+		uint32_t base = rnd(4) * 1000;
+
+		switch (rnd(3)) {
+		case 0:
+			ct_pkt_tcp(&p, back ? S4 : C4, back ? C4 : S4,
+				   back ? 80 : port, back ? port : 80,
+				   flags[rnd(8)], base + rnd(3000),
+				   base + rnd(3000), (uint16_t)rnd(70000),
+				   (uint16_t)rnd(1500));
+			if (rnd(4) == 0) {
+				p.opt.present = MOAT_TCPOPT_WSCALE;
+				p.opt.wscale = (uint8_t)rnd(16);
+			}
+			break;
+		case 1:
+			ct_pkt_udp(&p, back ? S6 : C6, back ? C6 : S6,
+				   back ? 53 : port, back ? port : 53);
+			break;
+		default:
+			ct_pkt_echo(&p, back ? S4 : C4, back ? C4 : S4,
+				    (uint8_t)(rnd(2) ? 8 : 0), port);
+			break;
+		}
+		e = moat_ct_lookup(ct, &p, &dir);
+		if (!e) {
+			moat_ct_insert(ct, &p, now, NULL);
+		} else if (rnd(50) == 0) {
+			moat_ct_remove(ct, e);
+		} else if (moat_ct_track(ct, e, dir, &p, now) ==
+				   MOAT_R_TCP_NO_STATE) {
+			moat_ct_remove(ct, e);
+			moat_ct_insert(ct, &p, now, NULL);
+		}
+		now += rnd(8) == 0 ? SEC(rnd(200)) : rnd(100000000);
+		if (rnd(10) == 0)
+			moat_ct_expire(ct, now, (int)rnd(8));
+		if (i % 1000 == 0)
+			check_invariants(ct);
+	}
+	check_invariants(ct);
+	moat_ct_get_stats(ct, &st);
+	assert_true(st.expired > 1000);
+	assert_true(st.evicted_halfopen + st.evicted_other > 100);
+	assert_int_equal(st.inserted - st.removed - st.expired -
+				 st.evicted_halfopen - st.evicted_other,
+			 moat_ct_count(ct));
+	moat_ct_destroy(ct);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -639,6 +753,7 @@ int main(void)
 		cmocka_unit_test(test_udp_counts_foreach),
 		cmocka_unit_test(test_create_params),
 		cmocka_unit_test(test_no_allocation),
+		cmocka_unit_test(test_random_invariants),
 	};
 
 	return cmocka_run_group_tests_name("conntrack-table", tests, NULL, NULL);
