@@ -47,24 +47,59 @@ static void apply_params(struct moat_ct *ct, const struct moat_ct_params *p)
 
 /*
  * Big tables are looked up at random: with 4 KiB pages every lookup also
- * misses the TLB and walks page tables that are not in cache either.  Ask
- * for transparent huge pages (2 MiB) where the kernel allows them
- * ("madvise" mode is the Debian default).  Create time only.
+ * misses the TLB and walks page tables that are not in cache either.  So
+ * big arrays are mapped 2 MiB-aligned, exactly their (rounded) size, and
+ * offered to transparent huge pages ("madvise" is the Debian default).
+ * Small ones come from aligned_alloc.  Create time only.
  */
 enum { CT_HUGE = 2u << 20 };
 
-static void *alloc_table(size_t size)
+static size_t table_bytes(size_t size)
 {
 	size_t align = size >= CT_HUGE ? CT_HUGE : 64;
+
+	return (size + align - 1) / align * align;
+}
+
+static void *map_huge(size_t size)
+{
+	size_t len = size + CT_HUGE, head;
+	uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uintptr_t a;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	a = ((uintptr_t)p + CT_HUGE - 1) & ~(uintptr_t)(CT_HUGE - 1);
+	head = a - (uintptr_t)p;
+	if (head)
+		munmap(p, head);
+	if (len - head - size)
+		munmap((void *)(a + size), len - head - size);
+	(void)madvise((void *)a, size, MADV_HUGEPAGE);
+	return (void *)a;
+}
+
+static void *alloc_table(size_t size)
+{
 	void *p;
 
-	size = (size + align - 1) / align * align;
-	p = aligned_alloc(align, size);
-	if (p && align == CT_HUGE)
-		(void)madvise(p, size, MADV_HUGEPAGE);
+	size = table_bytes(size);
+	p = size >= CT_HUGE ? map_huge(size) : aligned_alloc(64, size);
 	if (p)
 		memset(p, 0, size); /* resident now, not at the first packets */
 	return p;
+}
+
+static void free_table(void *p, size_t size)
+{
+	if (!p)
+		return;
+	size = table_bytes(size);
+	if (size >= CT_HUGE)
+		munmap(p, size);
+	else
+		free(p);
 }
 
 static uint32_t pow2_at_least(uint32_t n, unsigned *bits)
@@ -130,9 +165,9 @@ void moat_ct_destroy(struct moat_ct *ct)
 {
 	if (!ct)
 		return;
-	free(ct->pool);
-	free(ct->wheel);
-	free(ct->bucket);
+	free_table(ct->pool, ((size_t)ct->cap + 1) * sizeof(*ct->pool));
+	free_table(ct->wheel, ((size_t)ct->wheel_mask + 1) * sizeof(*ct->wheel));
+	free_table(ct->bucket, ((size_t)ct->mask + 1) * sizeof(*ct->bucket));
 	free(ct);
 }
 
