@@ -368,7 +368,8 @@ static enum moat_reason track_segment(struct moat_ct_entry *e, int dir,
 		if (why != MOAT_R_NONE)
 			return why;
 	}
-	/* Nothing new after a FIN (RFC 9293 section 3.10.7.4, eighth). */
+	/* Nothing new after a FIN (RFC 9293 section 3.10.7.4, "seventh":
+	 * text after a FIN "should not occur"). */
 	if (s.state >= S_FIN_SENT && seq_gt(g.end, s.end))
 		return MOAT_R_TCP_CLOSED;
 	update_sides(&s, &r, &g);
@@ -378,7 +379,7 @@ static enum moat_reason track_segment(struct moat_ct_entry *e, int dir,
 		e->flags |= MOAT_CT_F_TTL_CHANGED;
 	e->peer[dir] = s;
 	e->peer[!dir] = r;
-	/* RFC 7323 section 1.3: scaling only when both SYNs offered it. */
+	/* RFC 7323 section 2.2: scaling only when both SYNs offered it. */
 	if ((g.flags & MOAT_TCP_SYN) && !both_wscale(e) &&
 	    (r.flags & MOAT_CT_PEER_SEEN))
 		e->peer[0].wscale = e->peer[1].wscale = 0;
