@@ -226,7 +226,9 @@ bool moat_ct_icmp_seq_ok(const struct moat_ct_entry *e, int dir,
 /*
  * A new flow; @p is its ORIG packet and is tracked as its first packet.
  * TCP needs a SYN without ACK, unless pickup_loose (then any non-RST
- * segment starts an ESTABLISHED, MOAT_CT_F_LOOSE flow); ICMP needs an echo
+ * segment starts an ESTABLISHED, MOAT_CT_F_LOOSE flow whose windows are
+ * learned but not enforced, RSTs included, as Linux's be_liberal; only
+ * "nothing after a FIN" still binds); ICMP needs an echo
  * request.  When the pool is full, the oldest flow of the first non-empty
  * class in the order half-open TCP, unreplied UDP, ICMP, TIME_WAIT/CLOSED,
  * closing is evicted (counted); established and replied UDP flows never
