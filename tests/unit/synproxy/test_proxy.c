@@ -828,6 +828,148 @@ static void test_option_matrix(void **state)
 	world_fini(&w);
 }
 
+/* Conntrack dropped a SYNPROXY flow behind our back: the tick notices,
+ * frees the slot and its held segments, and sends nothing. */
+static void test_entry_evicted(void **state)
+{
+	struct hs h = { .cli = "198.18.100.40", .srv = "198.18.1.10",
+			.isn = 4 };
+	struct moat_syn_tick_report rep;
+	struct moat_ct_entry *e;
+	struct world w;
+
+	(void)state;
+	world_init(&w, MOAT_SYN_MODE_ON, 0);
+	e = open_flow(&w, &h, T0, 3);
+	assert_int_equal(moat_syn_flows_active(w.syn), 1);
+	moat_ct_remove(w.ct, e);
+	moat_emit_reset(&w.out);
+	moat_syn_tick(w.syn, w.ct, T0 + 100 * MS, &w.out, &rep);
+	assert_int_equal(w.out.count, 0);
+	assert_int_equal(moat_syn_flows_active(w.syn), 0);
+	assert_int_equal(moat_syn_holds_free(w.syn), 4096);
+	world_fini(&w);
+}
+
+/*
+ * Random segments at a proxy with small pools: whatever arrives, the
+ * pools stay within their bounds, every handshake slot is accounted for,
+ * and every emitted frame has valid checksums.
+ */
+static void test_random_segments(void **state)
+{
+	static const uint8_t data[64];
+	static const char *cli[] = { "198.18.100.50", "198.18.100.51",
+				     "198.18.100.52" };
+	struct moat_syn_params sp = { 0 };
+	struct moat_syn_tick_report rep;
+	struct moat_syn_client c;
+	struct moat_ct_params cp;
+	struct moat_tcp_spec s;
+	struct moat_ct_entry *e;
+	enum moat_reason why;
+	struct moat_pkt v;
+	struct world w;
+	uint32_t x = 1, i, k, port, cookies[3][4] = { { 0 } };
+	uint32_t opened = 0, completed = 0;
+	uint64_t now = T0;
+	bool server;
+	int dir, n;
+
+	(void)state;
+	memset(&w, 0, sizeof(w));
+	memset(sp.secret, 0x11, sizeof(sp.secret));
+	sp.mode.mode = MOAT_SYN_MODE_ON;
+	sp.flows = 2;
+	sp.holds = 5;
+	sp.rtx_slots = 4;
+	w.syn = moat_syn_create(&sp);
+	moat_ct_params_default(&cp);
+	cp.max_flows = 4;
+	cp.to.tcp_established = 2;
+	w.ct = moat_ct_create(&cp);
+	learn_server(&w, cli[0], "198.18.1.10", 7, false);
+	for (i = 0; i < 50000; i++) {
+		x = x * 1103515245u + 12345u;
+		k = (x >> 16) % 3;
+		port = (x >> 5) % 4;
+		now += (x >> 8) % 100 * MS;
+		moat_emit_reset(&w.out);
+		server = (x >> 24) & 1;
+		if (server)
+			spec_s2c(&s, cli[k], "198.18.1.10");
+		else
+			spec_c2s(&s, cli[k], "198.18.1.10");
+		if (server)
+			s.dport = (uint16_t)(40000 + port);
+		else
+			s.sport = (uint16_t)(40000 + port);
+		if ((x >> 20) % 8 == 0) {
+			moat_ct_expire(w.ct, now, 16);
+			moat_syn_tick(w.syn, w.ct, now, &w.out, &rep);
+		} else if ((x >> 20) % 8 < 3) {
+			s.seq = 1000 * k;
+			s.flags = MOAT_TCP_SYN;
+			s.opt.present = MOAT_TCPOPT_TS | MOAT_TCPOPT_MSS;
+			s.opt.mss = 1460;
+			from_client(&w, &s);
+			moat_syn_answer_syn(w.syn, &w.p, 0, now, &w.out);
+			emitted(&w, 0, &v);
+			cookies[k][port] = v.seq;
+		} else {
+			s.seq = server ? 777 + ((x >> 28) & 1) * 64
+				       : 1000 * k + 1 + ((x >> 27) & 1) * 64;
+			s.ack = server ? 1000 * k + 1 : cookies[k][port] + 1;
+			/* Flags the decoder accepts: SYN alone or with
+			 * ACK, RST or FIN without SYN. */
+			s.flags = (x >> 10) % 4 == 0
+				? MOAT_TCP_SYN | MOAT_TCP_ACK
+				: (uint8_t)(MOAT_TCP_ACK |
+				  ((x >> 11) % 16 == 0 ? MOAT_TCP_RST : 0) |
+				  ((x >> 12) % 16 == 0 ? MOAT_TCP_FIN : 0));
+			s.payload = data;
+			s.payload_len = (uint16_t)((x >> 13) % 2 ? 0 : 64);
+			s.opt.present = MOAT_TCPOPT_TS;
+			s.opt.tsval = i;
+			if (server)
+				from_server(&w, &s);
+			else
+				from_client(&w, &s);
+			e = moat_ct_lookup(w.ct, &w.p, &dir);
+			if (e && e->state == MOAT_CT_SYNPROXY) {
+				completed += dir == MOAT_CT_REPLY &&
+					moat_syn_segment(w.syn, w.ct, e, dir,
+						&w.p, now, &w.out) ==
+					MOAT_R_SYN_PROXY_CONSUMED;
+				if (dir == MOAT_CT_ORIG)
+					moat_syn_segment(w.syn, w.ct, e, dir,
+						&w.p, now, &w.out);
+			} else if (e) {
+				moat_syn_translate_flow(e, dir, &w.p);
+			} else if (!server && !(s.flags & MOAT_TCP_SYN) &&
+				   moat_syn_check_ack(w.syn, &w.p, now, &c) ==
+					   MOAT_R_NONE) {
+				e = moat_ct_insert_as(w.ct, &w.p,
+						      MOAT_CT_SYNPROXY, now,
+						      &why);
+				if (e)
+					opened += moat_syn_open_server(w.syn,
+						w.ct, e, &w.p, &c, 0, 1, now,
+						&w.out) != MOAT_R_SYN_PROXY_HOLD_FULL;
+			}
+		}
+		assert_true(moat_syn_flows_active(w.syn) <= 2);
+		assert_true(moat_syn_holds_free(w.syn) <= 5);
+		assert_true(moat_ct_count(w.ct) <= 4);
+		for (n = 0; n < (int)w.out.count; n++)
+			emitted(&w, (uint32_t)n, &v);
+	}
+	/* The walk went through the interesting states. */
+	assert_true(opened > 100);
+	assert_true(completed > 10);
+	world_fini(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -841,6 +983,8 @@ int main(void)
 		cmocka_unit_test(test_unknown_backend),
 		cmocka_unit_test(test_bad_acks),
 		cmocka_unit_test(test_option_matrix),
+		cmocka_unit_test(test_entry_evicted),
+		cmocka_unit_test(test_random_segments),
 	};
 
 	return cmocka_run_group_tests_name("synproxy_proxy", tests, NULL,
