@@ -946,6 +946,8 @@ static void test_random_segments(void **state)
 						&w.p, now, &w.out);
 			} else if (e) {
 				moat_syn_translate_flow(e, dir, &w.p);
+				assert_int_equal(moat_pkt_verify_checksums(&w.p),
+						 MOAT_R_NONE);
 			} else if (!server && !(s.flags & MOAT_TCP_SYN) &&
 				   moat_syn_check_ack(w.syn, &w.p, now, &c) ==
 					   MOAT_R_NONE) {
