@@ -303,6 +303,16 @@ void moat_ct_set_state(struct moat_ct *ct, struct moat_ct_entry *e,
 
 void moat_ct_remove(struct moat_ct *ct, struct moat_ct_entry *e);
 
+/*
+ * Call @fn for every flow just before it leaves the table, whatever the
+ * cause (remove, expiry, eviction), so that owners of per-flow resources
+ * outside the table (the hybrid SYN proxy's half-open counts) can release
+ * them.  @fn must not insert or remove flows.  NULL unsets.
+ */
+void moat_ct_set_free_hook(struct moat_ct *ct,
+			   void (*fn)(struct moat_ct_entry *e, void *arg),
+			   void *arg);
+
 /* Re-arm the timeout for its state. */
 void moat_ct_touch(struct moat_ct *ct, struct moat_ct_entry *e,
 		   uint64_t now_ns);

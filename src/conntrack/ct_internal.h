@@ -73,6 +73,8 @@ struct moat_ct {
 	uint32_t hand;
 	uint64_t nh_key[6];          /* hash key, expanded from the seed */
 	struct moat_ct_stats st;
+	void (*free_hook)(struct moat_ct_entry *e, void *arg);
+	void *free_hook_arg;
 };
 
 static inline uint32_t ct_index(const struct moat_ct *ct,

@@ -313,6 +313,8 @@ static void hash_unlink(struct moat_ct *ct, struct moat_ct_entry *e)
 /* Unlink from everything and return to the free list; no counting. */
 void ct_entry_free(struct moat_ct *ct, struct moat_ct_entry *e)
 {
+	if (ct->free_hook)
+		ct->free_hook(e, ct->free_hook_arg);
 	hash_unlink(ct, e);
 	ct_timer_stop(ct, e);
 	ct->by_state[e->state]--;
@@ -320,6 +322,14 @@ void ct_entry_free(struct moat_ct *ct, struct moat_ct_entry *e)
 	memset(e, 0, sizeof(*e));
 	e->hnext = ct->free_head;
 	ct->free_head = ct_index(ct, e);
+}
+
+void moat_ct_set_free_hook(struct moat_ct *ct,
+			   void (*fn)(struct moat_ct_entry *e, void *arg),
+			   void *arg)
+{
+	ct->free_hook = fn;
+	ct->free_hook_arg = arg;
 }
 
 void moat_ct_remove(struct moat_ct *ct, struct moat_ct_entry *e)
