@@ -32,6 +32,7 @@ static const char *const reserved[] = {
 	"pass", "block", "reject", "zone", "set", "options", "include",
 	"flags", "type", "code", "log", "limit", "synproxy", "modulate",
 	"no", "keep", "state", "quick", "overload", "expire", "default",
+	"inet", "inet6",
 };
 
 void moat_rule_next(struct parser *P)

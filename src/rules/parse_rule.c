@@ -5,7 +5,7 @@
  *
  *   rule   := action { clause }
  *   action := "pass" | "block" | "reject"
- *   clause := "from" side | "to" side | proto | "port" ports
+ *   clause := "from" side | "to" side | proto | "port" ports | "inet" | "inet6"
  *           | "flags" FLAGS | "type" icmptypes | "code" N
  *           | "log" | "synproxy" | "modulate" | "no" "state" | "keep" "state"
  *           | "limit" rate | "max-conn" N | "max-src-conn" N
@@ -33,6 +33,7 @@ struct draft {
 	struct moat_rule_match m;
 	struct token at;              /* the action word */
 	bool has_from, has_to, has_proto;
+	uint8_t fam_kw;               /* `inet` / `inet6`, else 0 */
 	struct token port_at[2];      /* [0] source, [1] destination; line 0 unset */
 	struct token flags_at, type_at, code_at, synproxy_at, modulate_at;
 	struct token state_at, limit_at, conn_at, overload_at;
@@ -414,6 +415,13 @@ static int clause(struct parser *P, struct draft *R)
 		return parse_proto(P, R);
 	if (!strcmp(w, "port"))
 		return side_ports(P, R, 1, &R->m.to.port);
+	if (!strcmp(w, "inet") || !strcmp(w, "inet6")) {
+		if (R->fam_kw)
+			return moat_rule_expected(P, "one address family, not two");
+		R->fam_kw = w[4] ? FAM6 : FAM4;
+		moat_rule_next(P);
+		return 0;
+	}
 	if (!strcmp(w, "flags"))
 		return parse_flags(P, R);
 	if (!strcmp(w, "type") || !strcmp(w, "icmp-type"))
@@ -454,7 +462,7 @@ static int clause(struct parser *P, struct draft *R)
 		return 0;
 	}
 bad:
-	return moat_rule_expected(P, "from, to, a protocol, port, flags, type, or a "
+	return moat_rule_expected(P, "from, to, a protocol, inet, inet6, port, flags, type, or a "
 				     "rule option (log, synproxy, modulate, limit, "
 				     "max-conn, no state, ...)");
 }
@@ -514,12 +522,17 @@ static void check_family(struct parser *P, struct draft *R)
 	if (!(R->m.protos & ~((1 << PC_ICMP) | (1 << PC_ICMP6))))
 		pf = (uint8_t)(((R->m.protos & (1 << PC_ICMP)) ? FAM4 : 0) |
 			       ((R->m.protos & (1 << PC_ICMP6)) ? FAM6 : 0));
-	R->m.fam = sf & df & pf;
+	R->m.fam = sf & df & pf & (R->fam_kw ? R->fam_kw : FAMALL);
 	if (R->m.fam)
 		return;
-	moat_rule_err(P, &R->at, "rule can never match: source is %s, destination "
-		      "is %s, protocol is %s", fam_name(sf), fam_name(df),
-		      fam_name(pf));
+	if (R->fam_kw && (sf & df & pf))
+		moat_rule_err(P, &R->at, "rule can never match: it says %s but its "
+			      "addresses or protocol are %s", R->fam_kw == FAM4 ?
+			      "inet" : "inet6", fam_name(sf & df & pf));
+	else
+		moat_rule_err(P, &R->at, "rule can never match: source is %s, "
+			      "destination is %s, protocol is %s", fam_name(sf),
+			      fam_name(df), fam_name(pf));
 	R->bad = true;
 }
 

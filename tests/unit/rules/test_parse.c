@@ -72,6 +72,11 @@ static const struct row rows[] = {
 	  "reject from outside proto { tcp, udp } to inside port 111\n"
 	  "pass icmp6 type { echo-request, 135 } code 0\n",
 	  true, { { 0 } } },
+	{ "address family keywords", ZONES "pass inet6 from inside\n"
+	  "block inet to any udp\n", true, { { 0 } } },
+	{ "inet with IPv6 addresses", ZONES "pass inet to 2001:db8::1\n", false,
+	  { { 3, 1, E, "rule can never match: it says inet but its addresses or "
+		      "protocol are IPv6 only" } } },
 	{ "negation", ZONES "pass from !inside to !198.18.1.0/25 udp\n"
 	  "pass from inside !198.18.1.7 to any\n", true, { { 0 } } },
 	{ "semicolons and comments",
@@ -168,6 +173,8 @@ static const struct row rows[] = {
 	  { { 3, 18, E, "'from' given twice in one rule" } } },
 	{ "unknown clause", ZONES "pass from inside fast\n", false,
 	  { { 3, 18, E, "found 'fast'" } } },
+	{ "two families", ZONES "pass inet inet6\n", false,
+	  { { 3, 11, E, "expected one address family, not two, found 'inet6'" } } },
 	{ "unclosed list", ZONES "pass to { 1.2.3.4\n", false,
 	  { { 4, 1, E, "expected '}' to close the list, found end of file" } } },
 	{ "unclosed zone", "zone a { interface a0\n", false,
