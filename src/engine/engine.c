@@ -70,6 +70,14 @@ static int alloc_rule_limits(struct moat_engine *e,
 	return 0;
 }
 
+/* Every flow that leaves the table: release what the engine counted. */
+static void flow_leaves(struct moat_ct_entry *ent, void *arg)
+{
+	struct moat_engine *e = arg;
+
+	moat_engine_syn_half_open_done(e, ent, e->now);
+}
+
 struct moat_engine *moat_engine_create(const struct moat_config *cfg,
 				       const struct moat_engine_params *par)
 {
@@ -100,6 +108,7 @@ struct moat_engine *moat_engine_create(const struct moat_config *cfg,
 		goto fail;
 	if (moat_engine_syn_create(e) < 0)
 		goto fail;
+	moat_ct_set_free_hook(e->ct, flow_leaves, e);
 	return e;
 fail:
 	moat_engine_destroy(e);
@@ -393,6 +402,7 @@ void moat_engine_process(struct moat_engine *e, struct moat_frame *f,
 	fl.now = now_ns;
 	fl.res = res;
 	fl.out = out;
+	e->now = now_ns;
 	memset(res, 0, sizeof(*res));
 	res->in_zone = f->zone;
 	res->out_zone = -1;
@@ -410,6 +420,7 @@ void moat_engine_process(struct moat_engine *e, struct moat_frame *f,
 void moat_engine_tick(struct moat_engine *e, uint64_t now_ns,
 		      struct moat_emit *out)
 {
+	e->now = now_ns;
 	moat_ct_expire(e->ct, now_ns, MOAT_ENGINE_EXPIRE_BUDGET);
 	moat_engine_syn_tick(e, now_ns, out);
 }

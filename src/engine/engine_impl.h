@@ -44,14 +44,17 @@ struct moat_engine {
 	struct moat_options opt;            /* copy of cfg's options */
 	int syncookies_forced;              /* -1, or enum moat_syncookies_mode */
 	struct moat_ct *ct;                 /* owned */
-	struct moat_syn_proxy *syn;         /* owned; NULL when not built */
+	struct moat_syn *syn;               /* owned; NULL when not built */
 
 	struct moat_bucket *rule_limit;     /* owned; one per rule */
 	int rule_limit_count;
 	struct moat_bucket reject_limit;
 
 	struct moat_counters cnt;
+	uint64_t now;                       /* of the call in progress */
 	uint64_t mode_switches;
+	uint64_t syn_server_timeouts;   /* handshakes the server never answered */
+	uint64_t synack_retransmits;    /* cookie SYN-ACKs sent again */
 
 	struct moat_event events[MOAT_ENGINE_EVENT_RING];
 	int ev_head, ev_count;

@@ -43,26 +43,3 @@ void moat_engine_modulate_start(struct moat_engine *e, struct moat_flight *fl,
 	ent->seq_delta[MOAT_CT_REPLY] = modulation_offset(e, &fl->p, fl->now, 1);
 	fl->res->rewritten = moat_engine_translate(e, fl, ent, MOAT_CT_ORIG);
 }
-
-bool moat_engine_translate(struct moat_engine *e, struct moat_flight *fl,
-			   struct moat_ct_entry *ent, int dir)
-{
-	struct moat_syn_xlate x;
-
-	(void)e;
-	memset(&x, 0, sizeof(x));
-	x.seq = ent->seq_delta[dir];
-	x.ack = 0u - ent->seq_delta[!dir];
-	x.tsval = ent->ts_delta[dir];
-	x.tsecr = 0u - ent->ts_delta[!dir];
-	if (ent->wscale_fix && dir == MOAT_CT_REPLY) {
-		/* The server scales by its own shift; the client was told
-		 * another: low nibble shl, high nibble shr. */
-		x.win_shl = ent->wscale_fix & 0x0f;
-		x.win_shr = ent->wscale_fix >> 4;
-	}
-	if (!x.seq && !x.ack && !x.tsval && !x.tsecr && !x.win_shl &&
-	    !x.win_shr)
-		return false;
-	return moat_syn_translate(&fl->p, &x);
-}

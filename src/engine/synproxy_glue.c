@@ -1,31 +1,89 @@
 /*
- * The SYN proxy as the engine drives it.  Provisional: until the proxy's
- * state machine lands, synproxy rules track like plain pass rules.
+ * The SYN proxy as the engine drives it (the order is in moat/syn_proxy.h
+ * and doc/synproxy.md):
+ *
+ *   SYN, synproxy rule ----- cookies? --yes--> cookie SYN-ACK, SYN dropped
+ *                               | no (hybrid, not flooded)
+ *                               v
+ *                       tracked like any pass; counted half-open
+ *   ACK, no flow, synproxy rule --> cookie valid? --> SYNPROXY flow,
+ *                                                    SYN to the server
+ *   packets of a SYNPROXY flow -----> the proxy's handshake (all dropped,
+ *                                     the proxy emits what must go out)
+ *   packets of an established proxied or modulated flow
+ *                             -----> tracked, then translated in place
+ *
+ * Which mode a SYN meets: `moat ctl syncookies` when given, else the rule's
+ * own `syncookies`, else the options'; `auto` asks the flood detector.
  */
 #include "engine/synproxy_glue.h"
+#include "moat/syn_proxy.h"
+
+static void mode_params(const struct moat_engine *e,
+			struct moat_syn_mode_params *m)
+{
+	memset(m, 0, sizeof(*m));
+	/* The detector always watches; the engine decides per SYN whether
+	 * its verdict counts (see effective_mode). */
+	m->mode = MOAT_SYN_MODE_AUTO;
+	m->half_open = e->opt.syncookies_threshold;
+	m->rate = e->opt.syncookies_rate;
+	m->quiet_s = e->opt.syncookies_quiet;
+}
 
 int moat_engine_syn_create(struct moat_engine *e)
 {
-	(void)e;
-	return 0;
+	struct moat_syn_params par;
+
+	memset(&par, 0, sizeof(par));
+	memcpy(par.secret, e->secret, sizeof(par.secret));
+	mode_params(e, &par.mode);
+	e->syn = moat_syn_create(&par);
+	return e->syn ? 0 : -1;
 }
 
 void moat_engine_syn_destroy(struct moat_engine *e)
 {
-	(void)e;
+	moat_syn_destroy(e->syn);
+	e->syn = NULL;
 }
 
 void moat_engine_syn_reload(struct moat_engine *e)
 {
-	(void)e;
+	struct moat_syn_mode_params m;
+
+	mode_params(e, &m);
+	moat_syn_set_mode(e->syn, &m);
+}
+
+static void log_mode_event(struct moat_engine *e,
+			   const struct moat_syn_mode_event *ev)
+{
+	char d[MOAT_ADDR_STRLEN];
+
+	e->mode_switches++;
+	moat_engine_event(e, ev->time_ns,
+			  "{\"event\":\"syncookies\",\"dst\":\"%s\",\"port\":%u,"
+			  "\"mode\":\"%s\",\"half_open\":%u,\"syn_rate\":%u}",
+			  moat_addr_format(&ev->dst, d, sizeof(d)), ev->port,
+			  ev->cookies ? "cookies" : "state", ev->half_open,
+			  ev->rate);
 }
 
 void moat_engine_syn_tick(struct moat_engine *e, uint64_t now_ns,
 			  struct moat_emit *out)
 {
-	(void)e;
-	(void)now_ns;
-	(void)out;
+	struct moat_syn_tick_report rep;
+	uint32_t before = out->count;
+
+	memset(&rep, 0, sizeof(rep));
+	moat_syn_tick(e->syn, e->ct, now_ns, out, &rep);
+	e->cnt.emitted += out->count - before;
+	e->syn_server_timeouts += rep.server_timeouts;
+	e->synack_retransmits += rep.synack_rtx;
+	for (uint32_t i = 0; i < rep.mode_events && i < MOAT_SYN_TICK_EVENTS;
+	     i++)
+		log_mode_event(e, &rep.ev[i]);
 }
 
 bool moat_engine_syn_owns(const struct moat_ct_entry *ent)
@@ -33,32 +91,174 @@ bool moat_engine_syn_owns(const struct moat_ct_entry *ent)
 	return ent->state == MOAT_CT_SYNPROXY;
 }
 
+static void decide(struct moat_engine *e, struct moat_flight *fl,
+		   enum moat_verdict v, enum moat_reason r)
+{
+	fl->res->verdict = v;
+	fl->res->reason = r;
+	if (v == MOAT_VERDICT_PASS)
+		e->cnt.passed++;
+	else
+		e->cnt.dropped++;
+	e->cnt.reason[r]++;
+}
+
 bool moat_engine_syn_flow(struct moat_engine *e, struct moat_flight *fl,
 			  struct moat_ct_entry *ent, int dir)
 {
-	(void)ent;
-	(void)dir;
-	fl->res->verdict = MOAT_VERDICT_DROP;
-	fl->res->reason = MOAT_R_TCP_BAD_STATE;
-	e->cnt.dropped++;
-	e->cnt.reason[MOAT_R_TCP_BAD_STATE]++;
+	uint32_t before = fl->out->count;
+	enum moat_reason r;
+
+	fl->res->rule = ent->rule;
+	r = moat_syn_segment(e->syn, e->ct, ent, dir, &fl->p, fl->now,
+			     fl->out);
+	e->cnt.emitted += fl->out->count - before;
+	decide(e, fl, MOAT_VERDICT_DROP, r);
 	return false;
+}
+
+static int effective_mode(const struct moat_engine *e,
+			  const struct moat_rule *rule)
+{
+	if (e->syncookies_forced >= 0)
+		return e->syncookies_forced;
+	if (rule->syncookies >= 0)
+		return rule->syncookies;
+	return e->opt.syncookies;
+}
+
+/* A SYN: cookie or pass-through.  True when answered with a cookie. */
+static bool syn_new_syn(struct moat_engine *e, struct moat_flight *fl,
+			const struct moat_rule *rule)
+{
+	struct moat_syn_mode_event ev;
+	bool switched = false, cookies;
+	uint32_t before = fl->out->count;
+	enum moat_reason r;
+
+	cookies = moat_syn_use_cookies(e->syn, &fl->p, fl->now, &ev,
+				       &switched);
+	if (switched)
+		log_mode_event(e, &ev);
+	switch (effective_mode(e, rule)) {
+	case MOAT_SYNCOOKIES_ON: cookies = true; break;
+	case MOAT_SYNCOOKIES_OFF: cookies = false; break;
+	default: break;
+	}
+	if (!cookies)
+		return false;
+	r = moat_syn_answer_syn(e->syn, &fl->p, fl->res->in_zone, fl->now,
+				fl->out);
+	e->cnt.emitted += fl->out->count - before;
+	decide(e, fl, MOAT_VERDICT_DROP, r);
+	return true;
+}
+
+/* An ACK with no flow: the final ACK of a cookie handshake, or nothing. */
+static void syn_new_ack(struct moat_engine *e, struct moat_flight *fl,
+			const struct moat_rule *rule)
+{
+	struct moat_syn_client c;
+	struct moat_ct_entry *ent;
+	uint32_t before = fl->out->count;
+	enum moat_reason r;
+
+	r = moat_syn_check_ack(e->syn, &fl->p, fl->now, &c);
+	if (r != MOAT_R_NONE) {
+		decide(e, fl, MOAT_VERDICT_DROP, r);
+		return;
+	}
+	ent = moat_ct_insert_as(e->ct, &fl->p, MOAT_CT_SYNPROXY, fl->now, &r);
+	if (!ent) {
+		decide(e, fl, MOAT_VERDICT_DROP, r);
+		return;
+	}
+	ent->rule = (uint16_t)rule->number;
+	ent->zone[MOAT_CT_ORIG] = (int8_t)fl->res->in_zone;
+	ent->zone[MOAT_CT_REPLY] = (int8_t)fl->res->out_zone;
+	if (rule->log)
+		ent->flags |= MOAT_CT_F_LOG;
+	r = moat_syn_open_server(e->syn, e->ct, ent, &fl->p, &c,
+				 fl->res->in_zone, fl->res->out_zone, fl->now,
+				 fl->out);
+	e->cnt.emitted += fl->out->count - before;
+	decide(e, fl, MOAT_VERDICT_DROP, r);
 }
 
 bool moat_engine_syn_new(struct moat_engine *e, struct moat_flight *fl,
 			 const struct moat_rule *rule)
 {
-	(void)e;
-	(void)fl;
-	(void)rule;
+	uint8_t fl_tcp = fl->p.tcp_flags;
+
+	if (fl->p.proto != MOAT_IPPROTO_TCP)
+		return false;
+	if ((fl_tcp & (MOAT_TCP_SYN | MOAT_TCP_ACK | MOAT_TCP_RST)) ==
+	    MOAT_TCP_SYN)
+		return syn_new_syn(e, fl, rule);
+	if ((fl_tcp & (MOAT_TCP_SYN | MOAT_TCP_ACK | MOAT_TCP_RST)) ==
+	    MOAT_TCP_ACK) {
+		syn_new_ack(e, fl, rule);
+		return true;
+	}
 	return false;
+}
+
+static bool half_open_state(uint8_t s)
+{
+	return s == MOAT_CT_SYN_SENT || s == MOAT_CT_SYN_RECV;
+}
+
+void moat_engine_syn_half_open_done(struct moat_engine *e,
+				    struct moat_ct_entry *ent, uint64_t now)
+{
+	struct moat_syn_mode_event ev;
+	bool switched = false;
+
+	if (!(ent->flags & MOAT_CT_F_HALFOPEN))
+		return;
+	ent->flags &= (uint8_t)~MOAT_CT_F_HALFOPEN;
+	moat_syn_half_open(e->syn, &ent->addr[1], ent->port[1], -1, now, &ev,
+			   &switched);
+	if (switched)
+		log_mode_event(e, &ev);
 }
 
 void moat_engine_syn_observe(struct moat_engine *e, struct moat_flight *fl,
 			     struct moat_ct_entry *ent, int dir)
 {
+	const struct moat_pkt *p = &fl->p;
+	struct moat_syn_mode_event ev;
+	bool switched = false;
+
+	if (p->proto != MOAT_IPPROTO_TCP)
+		return;
+	if (dir == MOAT_CT_ORIG && p->tcp_flags == MOAT_TCP_SYN &&
+	    ent->state == MOAT_CT_SYN_SENT && fl->res->reason == 0 &&
+	    fl->res->rule > 0) {
+		const struct moat_rule *r =
+			moat_config_rule(e->cfg, fl->res->rule - 1);
+		if (r && r->synproxy && !(ent->flags & MOAT_CT_F_HALFOPEN)) {
+			ent->flags |= MOAT_CT_F_HALFOPEN;
+			moat_syn_half_open(e->syn, &p->dst, p->dport, +1,
+					   fl->now, &ev, &switched);
+			if (switched)
+				log_mode_event(e, &ev);
+		}
+		return;
+	}
+	if (!(ent->flags & MOAT_CT_F_HALFOPEN))
+		return;
+	if (dir == MOAT_CT_REPLY &&
+	    (p->tcp_flags & (MOAT_TCP_SYN | MOAT_TCP_ACK)) ==
+	    (MOAT_TCP_SYN | MOAT_TCP_ACK))
+		moat_syn_learn(e->syn, p, fl->now);
+	if (!half_open_state(ent->state))
+		moat_engine_syn_half_open_done(e, ent, fl->now);
+}
+
+bool moat_engine_translate(struct moat_engine *e, struct moat_flight *fl,
+			   struct moat_ct_entry *ent, int dir)
+{
 	(void)e;
-	(void)fl;
-	(void)ent;
-	(void)dir;
+	return moat_syn_translate_flow(ent, dir, &fl->p);
 }

@@ -32,6 +32,10 @@ bool moat_engine_syn_new(struct moat_engine *e, struct moat_flight *fl,
 void moat_engine_syn_observe(struct moat_engine *e, struct moat_flight *fl,
 			     struct moat_ct_entry *ent, int dir);
 
+/* A counted half-open handshake ended (established, reset, expired). */
+void moat_engine_syn_half_open_done(struct moat_engine *e,
+				    struct moat_ct_entry *ent, uint64_t now);
+
 /* Rewrite a packet of a translated flow travelling in @dir. */
 bool moat_engine_translate(struct moat_engine *e, struct moat_flight *fl,
 			   struct moat_ct_entry *ent, int dir);
