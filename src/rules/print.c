@@ -1,7 +1,9 @@
 /*
  * The compiled configuration as text: every option explicit, sets merged
  * and printed as their minimal CIDR cover, ports as sorted ranges, one
- * rule per line in canonical clause order.  What golden tests compare and
+ * rule per line in canonical clause order with its number in a comment.
+ * The output is itself a valid configuration that prints the same again
+ * (tests/unit/rules/test_golden.c checks that).  What golden tests compare and
  * `moat check --print` shows; it says what the matcher will really do.
  * Control plane only.
  */
@@ -25,25 +27,24 @@ static void print_options(const struct moat_options *o, FILE *f)
 {
 	static const char *const cookies[] = { "off", "on", "auto" };
 
-	fprintf(f, "options policy %s syncookies %s antispoof %s max-flows %u "
-		   "pickup %s\n",
+	fprintf(f, "options {\n    policy %s; syncookies %s; antispoof %s; "
+		   "max-flows %u; pickup %s\n",
 		o->policy == MOAT_POLICY_PASS ? "pass" : "drop",
 		cookies[o->syncookies % 3], o->antispoof ? "on" : "off",
 		o->max_flows, o->pickup == MOAT_PICKUP_LOOSE ? "loose" : "off");
-	fprintf(f, "options syncookies-threshold %u syncookies-rate %u "
+	fprintf(f, "    syncookies-threshold %u; syncookies-rate %u; "
 		   "syncookies-quiet %u\n",
 		o->syncookies_threshold, o->syncookies_rate, o->syncookies_quiet);
-	fprintf(f, "options rst-check %s checksum %s detect %s nonip %s log %s",
+	fprintf(f, "    rst-check %s; checksum %s; detect %s; nonip %s\n",
 		o->rst_check == MOAT_RST_CHECK_WINDOW ? "window" : "exact",
 		o->checksum == MOAT_CHECKSUM_IGNORE ? "ignore" : "verify",
-		o->detect_hijack ? "hijack" : "off", o->nonip_pass ? "pass" : "drop",
-		o->log ? "on" : "off");
-	if (o->log && o->log_file[0])
-		fprintf(f, " \"%s\"", o->log_file);
-	fputs("\noptions timeout", f);
+		o->detect_hijack ? "hijack" : "off", o->nonip_pass ? "pass" : "drop");
 	for (int i = 0; i < MOAT_TIMEOUT_COUNT; i++)
-		fprintf(f, " %s %u", moat_timeout_name(i), o->timeout[i]);
-	fputc('\n', f);
+		fprintf(f, "%s%s %u", i ? "; timeout " : "    timeout ",
+			moat_timeout_name(i), o->timeout[i]);
+	if (o->log)
+		fprintf(f, "\n    log \"%s\"", o->log_file);
+	fputs("\n}\n", f);
 }
 
 static void print_set_ref(const struct moat_set *s, FILE *f)
@@ -156,7 +157,7 @@ static void print_rule(const struct moat_config *c, int i, FILE *f)
 	const struct moat_rule *r = &c->rules[i];
 	const struct moat_rule_match *m = &c->matches[i];
 
-	fprintf(f, "%d: %s", r->number, actions[r->action % 3]);
+	fputs(actions[r->action % 3], f);
 	if (m->fam != FAMALL)
 		fputs(m->fam == FAM4 ? " inet" : " inet6", f);
 	print_protos(m->protos, f);
@@ -165,7 +166,7 @@ static void print_rule(const struct moat_config *c, int i, FILE *f)
 	print_flags(m, f);
 	print_icmp(m, f);
 	print_actions(c, r, f);
-	fputc('\n', f);
+	fprintf(f, "  # %d\n", r->number);
 }
 
 int moat_config_print(const struct moat_config *c, FILE *f)
@@ -174,14 +175,15 @@ int moat_config_print(const struct moat_config *c, FILE *f)
 	for (int i = 0; i < c->nzones; i++) {
 		const struct moat_zone *z = &c->zones[i];
 
-		fprintf(f, "zone %s", z->name);
+		fprintf(f, "zone %s {", z->name);
 		if (z->ifname[0])
-			fprintf(f, " interface %s", z->ifname);
+			fprintf(f, " interface %s;", z->ifname);
 		if (z->has_networks) {
 			fputs(" networks ", f);
 			moat_rule_lpm_print(&z->networks->lpm, f);
+			fputc(';', f);
 		}
-		fputs(z->is_default ? " default\n" : "\n", f);
+		fputs(z->is_default ? " default }\n" : " }\n", f);
 	}
 	for (int i = 0; i < c->nnamed; i++) {
 		fprintf(f, "set %s = ", c->named[i]->name);

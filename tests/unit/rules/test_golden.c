@@ -4,6 +4,7 @@
  * with NAME.expected.  A difference fails the test and shows a diff; the
  * expected file is never rewritten by the test.  To accept a change, copy
  * the NAME.actual file the failing run leaves in the build directory.
+ * Each valid file's printed form must also load and print the same again.
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -97,6 +98,48 @@ static int check_one(const char *name)
 	return bad;
 }
 
+/* The printed form is a configuration that prints the same again. */
+static int check_roundtrip(const char *name)
+{
+	char conf[1024];
+	struct moat_diags *d = malloc(sizeof(*d));
+	struct moat_config *c;
+	char *one = NULL, *two = NULL;
+	size_t len = 0;
+	FILE *f;
+	int bad = 0;
+
+	snprintf(conf, sizeof(conf), "%s/%s", golden_dir, name);
+	c = moat_config_load(conf, d);
+	if (!c)
+		goto out; /* an invalid file has no printed form */
+	f = open_memstream(&one, &len);
+	moat_config_print(c, f);
+	fclose(f);
+	moat_config_destroy(c);
+	c = moat_config_parse_string("printed", one, d);
+	if (!c) {
+		fprintf(stderr, "%s: printed form does not load: %d:%d %s\n", name,
+			d->d[0].line, d->d[0].col, d->d[0].msg);
+		bad = 1;
+		goto out;
+	}
+	f = open_memstream(&two, &len);
+	moat_config_print(c, f);
+	fclose(f);
+	if (strcmp(one, two)) {
+		fprintf(stderr, "%s: printed form prints differently:\n%s\n---\n%s\n",
+			name, one, two);
+		bad = 1;
+	}
+out:
+	moat_config_destroy(c);
+	free(one);
+	free(two);
+	free(d);
+	return bad;
+}
+
 static int cmp_names(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -122,6 +165,7 @@ static void test_golden(void **state)
 	assert_true(n > 0);
 	for (int i = 0; i < n; i++) {
 		bad += check_one(names[i]);
+		bad += check_roundtrip(names[i]);
 		free(names[i]);
 	}
 	assert_int_equal(bad, 0);
