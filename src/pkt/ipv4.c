@@ -90,6 +90,7 @@ static enum moat_reason check_totlen(struct moat_pkt *p, uint32_t ihl,
 {
 	uint32_t l3 = p->l3_off;
 
+	p->l3_len = (uint16_t)totlen; /* what the header claims, for printing */
 	if (totlen < ihl)
 		return MOAT_R_IP4_BAD_TOTLEN;
 	if (l3 + totlen > p->caplen &&
@@ -100,7 +101,6 @@ static enum moat_reason check_totlen(struct moat_pkt *p, uint32_t ihl,
 		return MOAT_R_IP4_BAD_TOTLEN;
 	b->ip_end = l3 + totlen;
 	b->cap_end = b->ip_end < p->caplen ? b->ip_end : p->caplen;
-	p->l3_len = (uint16_t)totlen;
 	return MOAT_R_NONE;
 }
 
