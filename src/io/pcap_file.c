@@ -56,8 +56,12 @@ int moat_io_pcap_open(struct moat_io_pcap_reader **r, const char *path,
 	if (!pc) {
 		/* libpcap says "unknown file format" for non-captures and
 		 * names the version or block for damaged headers. */
-		snprintf(err, errlen, "%s: cannot read capture: %s", path,
-			 ebuf[0] ? ebuf : "unknown error");
+		/* libpcap already names the file in errno messages. */
+		if (strncmp(ebuf, path, strlen(path)) == 0)
+			snprintf(err, errlen, "cannot read capture %s", ebuf);
+		else
+			snprintf(err, errlen, "%s: cannot read capture: %s",
+				 path, ebuf[0] ? ebuf : "unknown error");
 		return -EINVAL;
 	}
 	rd = calloc(1, sizeof(*rd));
