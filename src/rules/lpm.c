@@ -87,7 +87,11 @@ static int cmp_prefix(const void *x, const void *y)
 
 	if (a->lo != b->lo)
 		return a->lo < b->lo ? -1 : 1;
-	return (int)a->len - (int)b->len;
+	if (a->len != b->len)
+		return (int)a->len - (int)b->len;
+	/* equal prefixes: the lower value (the zone defined first) wins,
+	 * whatever order qsort leaves them in */
+	return a->val < b->val ? -1 : a->val > b->val;
 }
 
 /* Output of the sweep for one family. */
