@@ -178,38 +178,63 @@ nomem:
 	return -ENOMEM;
 }
 
+static uint32_t fam_count(const struct lpm *l, int fam)
+{
+	return fam == FAM4 ? l->n4 : l->n6;
+}
+
+static u128 fam_lo(const struct lpm *l, int fam, uint32_t j)
+{
+	return fam == FAM4 ? l->lo4[j] : l->lo6[j];
+}
+
+static u128 fam_hi(const struct lpm *l, int fam, uint32_t j)
+{
+	return fam == FAM4 ? l->hi4[j] : l->hi6[j];
+}
+
 /* A destination the second level can list a rule under: a small set. */
-static const struct moat_set *small_dst(const struct moat_rule_match *m)
+static const struct moat_set *small_dst(const struct moat_rule_match *m,
+					int fam)
 {
 	const struct moat_set *s = m->to.set;
 
-	return s && !m->to.set_neg && s->lpm.n4 <= DSPLIT_SMALL ? s : NULL;
+	return s && !m->to.set_neg && fam_count(&s->lpm, fam) <= DSPLIT_SMALL
+		       ? s : NULL;
 }
 
-static uint32_t *dst_boundaries(const struct moat_config *c, const uint32_t *l,
-				uint32_t n, uint32_t *count)
+static int cmp_u128(const void *x, const void *y)
 {
-	uint32_t total = 1, k = 0, *b;
+	u128 a = *(const u128 *)x, b = *(const u128 *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+static u128 *dst_boundaries(const struct moat_config *c, int fam,
+			    const uint32_t *l, uint32_t n, uint32_t *count)
+{
+	u128 top = fam == FAM4 ? UINT32_MAX : ~(u128)0, *b;
+	uint32_t total = 1, k = 0;
 
 	for (uint32_t i = 0; i < n; i++) {
-		const struct moat_set *s = small_dst(&c->matches[l[i]]);
+		const struct moat_set *s = small_dst(&c->matches[l[i]], fam);
 
-		total += s ? 2 * s->lpm.n4 : 0;
+		total += s ? 2 * fam_count(&s->lpm, fam) : 0;
 	}
 	b = malloc(total * sizeof(*b));
 	if (!b)
 		return NULL;
 	b[k++] = 0;
 	for (uint32_t i = 0; i < n; i++) {
-		const struct moat_set *s = small_dst(&c->matches[l[i]]);
+		const struct moat_set *s = small_dst(&c->matches[l[i]], fam);
 
-		for (uint32_t j = 0; s && j < s->lpm.n4; j++) {
-			b[k++] = s->lpm.lo4[j];
-			if (s->lpm.hi4[j] != UINT32_MAX)
-				b[k++] = s->lpm.hi4[j] + 1;
+		for (uint32_t j = 0; s && j < fam_count(&s->lpm, fam); j++) {
+			b[k++] = fam_lo(&s->lpm, fam, j);
+			if (fam_hi(&s->lpm, fam, j) != top)
+				b[k++] = fam_hi(&s->lpm, fam, j) + 1;
 		}
 	}
-	qsort(b, k, sizeof(*b), cmp_u32);
+	qsort(b, k, sizeof(*b), cmp_u128);
 	*count = 0;
 	for (uint32_t i = 0; i < k; i++)
 		if (i == 0 || b[i] != b[i - 1])
@@ -217,20 +242,33 @@ static uint32_t *dst_boundaries(const struct moat_config *c, const uint32_t *l,
 	return b;
 }
 
-static bool dst_listed(const struct moat_rule_match *m, uint32_t key)
+static bool dst_listed(const struct moat_rule_match *m, int fam, u128 key)
 {
-	const struct moat_set *s = small_dst(m);
+	const struct moat_set *s = small_dst(m, fam);
 
-	if (!(m->fam & FAM4))
+	if (!(m->fam & fam))
 		return false;
-	return !s || moat_rule_lpm_covers(&s->lpm, FAM4, key, key);
+	return !s || moat_rule_lpm_covers(&s->lpm, fam, key, key);
 }
 
-/* Split the IPv4 candidates @l (@n rules) by destination into @ds. */
-static int build_dsplit(const struct moat_config *c, struct dsplit *ds,
-			struct builder *b, const uint32_t *l, uint32_t n)
+static int dsplit_alloc(struct dsplit *ds, int fam, uint32_t nb)
 {
-	uint32_t nb, *bnd = dst_boundaries(c, l, n, &nb);
+	if (fam == FAM4)
+		ds->start4 = calloc(nb, sizeof(*ds->start4));
+	else
+		ds->start6 = calloc(nb, sizeof(*ds->start6));
+	ds->first = calloc(nb + 1, sizeof(*ds->first));
+	return ds->first && (ds->start4 || ds->start6) ? 0 : -ENOMEM;
+}
+
+/* Split the candidates @l (@n rules) by destination of family @fam. */
+static int build_dsplit(const struct moat_config *c, struct dsplit *ds,
+			int fam, struct builder *b, const uint32_t *l,
+			uint32_t n)
+{
+	uint32_t nb;
+	u128 *bnd = dst_boundaries(c, fam, l, n, &nb);
+	int err = -ENOMEM;
 
 	if (!bnd)
 		return -ENOMEM;
@@ -238,30 +276,30 @@ static int build_dsplit(const struct moat_config *c, struct dsplit *ds,
 		free(bnd);
 		return 0; /* not worth it, or too costly: stay unsplit */
 	}
-	ds->start = calloc(nb, sizeof(*ds->start));
-	ds->first = calloc(nb + 1, sizeof(*ds->first));
-	if (!ds->start || !ds->first) {
-		free(bnd);
-		return -ENOMEM;
-	}
+	if (dsplit_alloc(ds, fam, nb) < 0)
+		goto out;
 	for (uint32_t k = 0; k < nb; k++) {
 		uint32_t at = b->n;
 
 		for (uint32_t i = 0; i < n; i++)
-			if (dst_listed(&c->matches[l[i]], bnd[k]) && push(b, l[i]) < 0) {
-				free(bnd);
-				return -ENOMEM;
-			}
+			if (dst_listed(&c->matches[l[i]], fam, bnd[k]) &&
+			    push(b, l[i]) < 0)
+				goto out;
 		if (ds->n && same_list(b, ds->first[ds->n - 1], at, b->n)) {
 			b->n = at;
 			continue;
 		}
-		ds->start[ds->n] = bnd[k];
+		if (fam == FAM4)
+			ds->start4[ds->n] = (uint32_t)bnd[k];
+		else
+			ds->start6[ds->n] = bnd[k];
 		ds->first[ds->n++] = at;
 	}
 	ds->first[ds->n] = b->n;
+	err = 0;
+out:
 	free(bnd);
-	return 0;
+	return err;
 }
 
 /* The second level for every long enough port interval of @s. */
@@ -269,7 +307,8 @@ static int build_dsplits(const struct moat_config *c, struct slot *s,
 			 struct builder *b)
 {
 	s->d4 = calloc(s->nint, sizeof(*s->d4));
-	if (!s->d4)
+	s->d6 = calloc(s->nint, sizeof(*s->d6));
+	if (!s->d4 || !s->d6)
 		return -ENOMEM;
 	for (uint32_t k = 0; k < s->nint; k++) {
 		uint32_t n = s->first[k + 1] - s->first[k], *l;
@@ -281,7 +320,9 @@ static int build_dsplits(const struct moat_config *c, struct slot *s,
 		if (!l)
 			return -ENOMEM;
 		memcpy(l, b->list + s->first[k], n * sizeof(*l));
-		err = build_dsplit(c, &s->d4[k], b, l, n);
+		err = build_dsplit(c, &s->d4[k], FAM4, b, l, n);
+		if (!err)
+			err = build_dsplit(c, &s->d6[k], FAM6, b, l, n);
 		free(l);
 		if (err)
 			return err;
@@ -331,11 +372,18 @@ void moat_rule_index_free(struct rule_index *ix)
 	for (int i = 0; ix->slots && i < PC_COUNT * ix->nzones1; i++) {
 		struct slot *s = &ix->slots[i];
 
-		for (uint32_t k = 0; s->d4 && k < s->nint; k++) {
-			free(s->d4[k].start);
-			free(s->d4[k].first);
+		for (uint32_t k = 0; k < s->nint; k++) {
+			if (s->d4) {
+				free(s->d4[k].start4);
+				free(s->d4[k].first);
+			}
+			if (s->d6) {
+				free(s->d6[k].start6);
+				free(s->d6[k].first);
+			}
 		}
 		free(s->d4);
+		free(s->d6);
 		free(s->by_port);
 		free(s->start);
 		free(s->first);

@@ -188,14 +188,16 @@ struct moat_rule_match {
  * the slot that could match a packet with a destination port inside it.
  */
 /*
- * Second level for IPv4 packets: one port interval's candidates split
- * again by destination address, the same way (rules whose destination is
- * a small set are listed only on its intervals; IPv6-only rules not at
- * all).  n == 0: not split, use the port interval's list.
+ * Second level, one per address family: one port interval's candidates
+ * split again by destination address, the same way (rules whose
+ * destination is a small set are listed only on its intervals; rules of
+ * the other family not at all).  n == 0: not split, use the port
+ * interval's list.
  */
 struct dsplit {
 	uint32_t n;
-	uint32_t *start;          /* destination keys, ascending, [0] = 0 */
+	uint32_t *start4;         /* IPv4 destination keys, ascending, [0] = 0 */
+	u128 *start6;             /* IPv6 destination keys, the same */
 	uint32_t *first;          /* n + 1 offsets into the config's list */
 };
 
@@ -204,7 +206,7 @@ struct slot {
 	uint16_t *start;          /* interval start ports, ascending, [0] = 0 */
 	uint32_t *first;          /* nint + 1 offsets into the config's list */
 	uint16_t *by_port;        /* 65536 entries: port -> interval, or NULL */
-	struct dsplit *d4;        /* nint entries */
+	struct dsplit *d4, *d6;   /* nint entries each */
 };
 
 struct rule_index {

@@ -116,22 +116,36 @@ static uint32_t find_interval(const struct slot *s, uint16_t port)
 	return count_le_u16(s->start, s->nint, port) - 1; /* start[0] is 0 */
 }
 
-/* The IPv4 candidates of port interval @k, split by destination. */
-static bool dsplit_range(const struct slot *s, uint32_t k,
-			 const struct moat_addr *dst, uint32_t *from,
+static u128 key6(const uint8_t b[16])
+{
+	u128 k = 0;
+
+	for (int i = 0; i < 16; i++)
+		k = (k << 8) | b[i];
+	return k;
+}
+
+/* The candidates of port interval @k, split by destination. */
+static void dsplit_range(const struct slot *s, uint32_t k,
+			 const struct moat_pkt *p, uint32_t *from,
 			 uint32_t *to)
 {
-	const struct dsplit *ds = s->d4 ? &s->d4[k] : NULL;
-	const uint8_t *b = moat_addr_v4(dst);
-	uint32_t key, j;
+	const struct dsplit *ds = p->ipv == 4 ? &s->d4[k] : &s->d6[k];
+	uint32_t j;
 
-	if (!ds || !ds->n)
-		return false;
-	key = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-	j = count_le_u32(ds->start, ds->n, key); /* start[0] is 0: j >= 1 */
-	*from = ds->first[j - 1];
+	if (!ds->n)
+		return;
+	if (p->ipv == 4) {
+		const uint8_t *b = moat_addr_v4(&p->dst);
+		uint32_t key = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+			       (uint32_t)b[2] << 8 | b[3];
+
+		j = count_le_u32(ds->start4, ds->n, key);
+	} else {
+		j = count_le_u128(ds->start6, ds->n, key6(p->dst.b));
+	}
+	*from = ds->first[j - 1]; /* start[0] is 0: j >= 1 */
 	*to = ds->first[j];
-	return true;
 }
 
 const struct moat_rule *moat_rules_match(const struct moat_config *c,
@@ -153,8 +167,7 @@ const struct moat_rule *moat_rules_match(const struct moat_config *c,
 	k = find_interval(s, port);
 	from = s->first[k];
 	to = s->first[k + 1];
-	if (p->ipv == 4)
-		dsplit_range(s, k, &p->dst, &from, &to);
+	dsplit_range(s, k, p, &from, &to);
 	for (uint32_t i = from; i < to; i++) {
 		uint32_t r = c->index.list[i];
 

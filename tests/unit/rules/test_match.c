@@ -171,26 +171,33 @@ static uint32_t rnd(void)
 	return rnd_state;
 }
 
-static void random_side(char *buf, size_t len, const char *kw)
-{
-	static const char *const targets[] = {
-		"any", "a", "b", "!a", "10.0.0.0/8", "10.1.0.0/16", "!10.2.0.0/16",
-		"@s", "a 10.3.0.0/16", "{ 10.4.0.0/16, 10.5.5.5 }",
-	};
+/* Targets by family: [0] IPv4, [1] IPv6, [2] either (zones, negations). */
+static const char *const targets[3][6] = {
+	{ "10.0.0.0/8", "10.1.0.0/16", "@s", "a 10.3.0.0/16",
+	  "{ 10.4.0.0/16, 10.5.5.5 }", "10.2.3.0/24" },
+	{ "2001:db8::/32", "2001:db8:1::/48", "@s6", "a 2001:db8:2::/48",
+	  "{ 2001:db8:3::/64, 2001:db8::5 }", "2001:db8:1:2::/64" },
+	{ "any", "a", "b", "!a", "!10.2.0.0/16", "!2001:db8:1::/48" },
+};
 
-	snprintf(buf, len, " %s %s", kw, targets[rnd() % 10]);
+static void random_side(char *buf, size_t len, const char *kw, int fam)
+{
+	snprintf(buf, len, " %s %s", kw,
+		 targets[rnd() % 2 ? fam : 2][rnd() % 6]);
 }
 
 static void random_rule(char *buf, size_t len)
 {
 	static const char *const protos[] = { "", " tcp", " udp", " icmp",
-					      " proto { tcp, udp }" };
+					      " proto { tcp, udp }", " icmp6" };
 	static const char *const actions[] = { "pass", "block", "reject" };
 	char from[64], to[64];
-	int pr = (int)(rnd() % 5);
+	int fam = (int)(rnd() % 2), pr = (int)(rnd() % 5);
 
-	random_side(from, sizeof(from), "from");
-	random_side(to, sizeof(to), "to");
+	if (pr == 3 && fam == 1)
+		pr = 5;
+	random_side(from, sizeof(from), "from", fam);
+	random_side(to, sizeof(to), "to", fam);
 	snprintf(buf, len, "%s%s%s%s", actions[rnd() % 3], from, to, protos[pr]);
 	if (pr == 1 || pr == 2 || pr == 4) {
 		uint32_t lo = 1 + rnd() % 100, hi = lo + rnd() % 20;
@@ -204,29 +211,57 @@ static void random_rule(char *buf, size_t len)
 	}
 	if (pr == 1 && rnd() % 3 == 0)
 		strncat(buf, " flags S/SA", len - strlen(buf) - 1);
-	if (pr == 3 && rnd() % 2)
+	if ((pr == 3 || pr == 5) && rnd() % 2)
 		strncat(buf, " type echo-request", len - strlen(buf) - 1);
 	strncat(buf, "\n", len - strlen(buf) - 1);
 }
 
+static void random_v6(struct moat_addr *a)
+{
+	uint8_t b[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, (uint8_t)(rnd() % 4), 0,
+			  (uint8_t)(rnd() % 3) };
+
+	b[15] = (uint8_t)(rnd() % 8);
+	moat_addr_from_v6(a, b);
+}
+
 static void random_pkt(struct moat_pkt *p)
 {
-	static const uint8_t protos[] = { TCP, UDP, ICMP, 47 };
+	static const uint8_t protos[] = { TCP, UDP, ICMP, 47, ICMP6 };
 	uint8_t a[4] = { 10, (uint8_t)(rnd() % 7), (uint8_t)(rnd() % 8),
 			 (uint8_t)(rnd() % 8) };
 
 	memset(p, 0, sizeof(*p));
-	p->ipv = 4;
-	p->proto = protos[rnd() % 4];
-	moat_addr_from_v4(&p->src, a);
-	a[1] = (uint8_t)(rnd() % 7);
-	moat_addr_from_v4(&p->dst, a);
+	p->ipv = rnd() % 3 ? 4 : 6;
+	p->proto = protos[rnd() % 5];
+	if (p->ipv == 6) {
+		random_v6(&p->src);
+		random_v6(&p->dst);
+	} else {
+		moat_addr_from_v4(&p->src, a);
+		a[1] = (uint8_t)(rnd() % 7);
+		moat_addr_from_v4(&p->dst, a);
+	}
 	p->sport = (uint16_t)(1 + rnd() % 130);
 	p->dport = (uint16_t)(1 + rnd() % 130);
 	p->tcp_flags = (uint8_t)(rnd() & 0x3f);
 	p->icmp_type = rnd() % 2 ? 8 : 0;
 	if (rnd() % 16 == 0)
 		p->frag = LATER;
+}
+
+/* How many port intervals the index split by destination (family @ipv). */
+static int splits(const struct moat_config *c, int ipv)
+{
+	int n = 0;
+
+	for (int i = 0; i < PC_COUNT * c->index.nzones1; i++) {
+		const struct slot *s = &c->index.slots[i];
+
+		for (uint32_t k = 0; k < s->nint; k++)
+			n += (ipv == 4 ? s->d4[k].n : s->d6[k].n) > 0;
+	}
+	return n;
 }
 
 static void test_index_equals_scan(void **state)
@@ -239,9 +274,10 @@ static void test_index_equals_scan(void **state)
 		struct moat_config *c;
 
 		n = (size_t)snprintf(text, cap,
-				     "zone a { interface a0; networks 10.0.0.0/14 }\n"
+				     "zone a { interface a0; networks { 10.0.0.0/14, 2001:db8::/47 } }\n"
 				     "zone b { interface b0; default }\n"
-				     "set s = { 10.1.0.0/16, 10.6.0.0/15 }\n");
+				     "set s = { 10.1.0.0/16, 10.6.0.0/15 }\n"
+				     "set s6 = { 2001:db8:1::/48, 2001:db8:3::1 }\n");
 		for (int i = 0; i < 120; i++) {
 			random_rule(text + n, cap - n);
 			n = strlen(text);
@@ -251,6 +287,7 @@ static void test_index_equals_scan(void **state)
 			fprintf(stderr, "%d:%d %s\n", d->d[i].line, d->d[i].col,
 				d->d[i].msg);
 		assert_non_null(c);
+		assert_true(splits(c, 4) > 0 && splits(c, 6) > 0);
 		for (int k = 0; k < 3000; k++) {
 			struct moat_pkt p;
 			int in = (int)(rnd() % 3) - 1, out = (int)(rnd() % 3) - 1;
