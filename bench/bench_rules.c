@@ -3,10 +3,10 @@
  * large configuration, the cost the engine pays for every packet that no
  * flow claims (new connections, floods of junk).
  *
- * The configuration: a 100,000-prefix blocklist set (IPv4 and IPv6,
- * /16../32) consulted by the first rule, then 999 more rules: per-host
- * service rules (tcp and udp, single ports, ranges and lists), admin
- * sources, ICMP types, inside-out rules.  The packet mix: 2^18 packets,
+ * The configuration: a 100,000-prefix blocklist set (IPv4 /16../24 and
+ * IPv6 /40../64) consulted by the first rule, then 999 more rules:
+ * per-host service rules (IPv4 and IPv6 servers; tcp and udp, single
+ * ports, ranges and lists), admin sources, ICMP types, inside-out rules.  The packet mix: 2^18 packets,
  * 80% IPv4, tcp/udp/icmp, a quarter of the sources in the blocklist, most
  * destinations and ports hitting some rule, the rest falling to policy.
  *
@@ -53,8 +53,8 @@ static size_t gen_set(char *p)
 		int len = 16 + (int)(rnd() % 17);
 
 		if (i % 5 == 4)
-			p += sprintf(p, " 2001:db8:%x:%x::/%d\n", rnd() & 0xffff,
-				     rnd() & 0xffff, 32 + (int)(rnd() % 33));
+			p += sprintf(p, " 2001:db8:%x:%x::/%d\n", rnd() & 0x7fff,
+				     rnd() & 0xffff, 40 + (int)(rnd() % 25));
 		else
 			p += sprintf(p, " %u.%u.%u.%u/%d\n", a >> 24, (a >> 16) & 255,
 				     (a >> 8) & 255, 0u, len < 24 ? len : 24);
@@ -76,9 +76,12 @@ static size_t gen_rules(char *p)
 
 		switch (i % 5) {
 		case 0:
-		case 1:
 			p += sprintf(p, "pass from outside to 198.18.%d.%d tcp port %s\n",
 				     host / 200, host % 200 + 1, tcp_ports[i % 6]);
+			break;
+		case 1:
+			p += sprintf(p, "pass from outside to 2001:db8:ffff::%x tcp port %s\n",
+				     host % 200 + 1, tcp_ports[i % 6]);
 			break;
 		case 2:
 			p += sprintf(p, "pass from outside to 198.18.%d.%d udp port %d\n",
@@ -128,6 +131,9 @@ static void gen_packet(struct moat_pkt *pk, int *in_zone)
 		for (int i = 4; i < 16; i++)
 			a[i] = (uint8_t)rnd();
 		moat_addr_from_v6(&pk->src, a);
+		memset(a + 4, 0, 12);
+		a[4] = a[5] = 0xff; /* 2001:db8:ffff::1-200, the servers */
+		a[15] = (uint8_t)(1 + rnd() % 200);
 		moat_addr_from_v6(&pk->dst, a);
 	}
 	pk->sport = (uint16_t)(1024 + rnd() % 60000);
@@ -152,7 +158,7 @@ int main(int argc, char **argv)
 	struct moat_diags *d = malloc(sizeof(*d));
 	struct moat_config *c;
 	double t0, t_load, res[64];
-	unsigned long sum = 0, hits = 0;
+	unsigned long sum = 0, hits = 0, first = 0, last = 0;
 
 	if (!text || !pkts || !zones || !d || runs < 1 || runs > 64)
 		return 2;
@@ -179,6 +185,8 @@ int main(int argc, char **argv)
 
 			sum += m ? (unsigned long)m->number : 0;
 			hits += m != NULL;
+			first += m && m->number == 1;
+			last += m && m->number == RULES;
 		}
 		res[r] = (now_ns() - t0) / PKTS;
 	}
@@ -186,10 +194,14 @@ int main(int argc, char **argv)
 	printf("rules: %d rules, %d-prefix set, %d packets x %d runs\n",
 	       moat_config_rule_count(c), PREFIXES, PKTS, runs);
 	printf("load (parse + check + compile): %.1f ms\n", t_load / 1e6);
-	printf("match: median %.1f ns/packet (min %.1f, max %.1f); "
-	       "%.0f%% matched a rule (checksum %lu)\n",
-	       res[runs / 2], res[0], res[runs - 1],
-	       100.0 * (double)hits / ((double)PKTS * runs), sum);
+	printf("match: median %.1f ns/packet (min %.1f, max %.1f) (checksum %lu)\n",
+	       res[runs / 2], res[0], res[runs - 1], sum);
+	printf("decided by: rule 1 (blocklist) %.0f%%, rules 2-%d %.0f%%, "
+	       "rule %d (final block) %.0f%%, policy %.0f%%\n",
+	       100.0 * (double)first / ((double)PKTS * runs), RULES - 1,
+	       100.0 * (double)(hits - first - last) / ((double)PKTS * runs),
+	       RULES, 100.0 * (double)last / ((double)PKTS * runs),
+	       100.0 - 100.0 * (double)hits / ((double)PKTS * runs));
 	moat_config_destroy(c);
 	free(text);
 	free(pkts);
