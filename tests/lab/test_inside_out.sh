@@ -21,5 +21,7 @@ wait "$srv" 2>/dev/null || true
 # And the outside cannot open the same port towards the inside.
 rc=$(curl_rc http://198.18.1.10:8000/ 2)
 [ "$rc" != 0 ] || fail "outside reached the inside's port 8000"
+# The router's own address is outside, not a spoofed inside one.
+lab exec server ping -q -c 2 -W 1 198.18.1.1 >/dev/null || fail "server cannot ping the router"
 note "server -> client:8000 works; client -> server:8000 blocked (curl $rc)"
 echo "PASS"
