@@ -283,6 +283,20 @@ void moat_syn_backend_destroy(struct moat_syn_backend *b);
 void moat_syn_backend_learn(struct moat_syn_backend *b,
 			    const struct moat_pkt *p, uint64_t now_ns);
 
+/*
+ * A SYN in cookie mode for server @addr:@port that moat knows nothing of:
+ * true (at most once per MOAT_SYN_PROBE_NS per server) when this SYN should
+ * go to the server as in state mode, so that its SYN-ACK teaches the
+ * table.  Without it a server only ever proxied would never be learned:
+ * the proxied SYN carries only what the cookie could, and the cookie
+ * carries nothing beyond the MSS until the server is known to do
+ * timestamps.
+ */
+#define MOAT_SYN_PROBE_NS 1000000000ull
+bool moat_syn_backend_probe(struct moat_syn_backend *b,
+			    const struct moat_addr *addr, uint16_t port,
+			    uint64_t now_ns);
+
 /* What to answer for server @addr:@port: learned, else safe defaults
  * (MSS 536 or 1220, no window scaling, no SACK, no timestamps, no ECN). */
 void moat_syn_backend_get(const struct moat_syn_backend *b,

@@ -147,6 +147,9 @@ static bool syn_new_syn(struct moat_engine *e, struct moat_flight *fl,
 	}
 	if (!cookies)
 		return false;
+	if (moat_syn_backend_probe(moat_syn_backends(e->syn), &fl->p.dst,
+				   fl->p.dport, fl->now))
+		return false; /* this one goes through to teach us the server */
 	r = moat_syn_answer_syn(e->syn, &fl->p, fl->res->in_zone, fl->now,
 				fl->out);
 	e->cnt.emitted += fl->out->count - before;

@@ -7,8 +7,9 @@
  * rule, passed through (state mode) or answering a proxied handshake, is
  * shown to moat_syn_backend_learn(); moat_syn_answer_syn() asks
  * moat_syn_backend_get().  The table is direct-mapped by a keyed hash and
- * overwrites on collision; a server it forgot is answered with the safe
- * defaults until its next SYN-ACK: the minimum MSS and neither window
+ * overwrites on collision; a server it does not know gets one real SYN
+ * a second passed through to it (moat_syn_backend_probe) so its SYN-ACK
+ * teaches the table; until then cookie SYN-ACKs carry the safe defaults: the minimum MSS and neither window
  * scaling, SACK nor timestamps (offering the client timestamps the server
  * will not send would make the client drop the server's segments, RFC 7323
  * section 3.2).
@@ -25,6 +26,7 @@ struct backend_slot {
 	bool used;
 	struct moat_syn_backend_opts o;
 	uint64_t learned_ns;
+	uint64_t probe_ns;  /* last SYN let through to learn this server */
 };
 
 struct moat_syn_backend {
@@ -71,20 +73,50 @@ void moat_syn_backend_learn(struct moat_syn_backend *b,
 	if (p->proto != MOAT_IPPROTO_TCP || (p->tcp_flags & want) != want)
 		return;
 	s = slot_of(b, &p->src, p->sport);
+	if (!s->used || s->port != p->sport || !moat_addr_eq(&s->addr, &p->src))
+		memset(s, 0, sizeof(*s));
 	s->addr = p->src;
 	s->port = p->sport;
-	s->used = true;
 	s->learned_ns = now_ns;
 	/* No MSS option: RFC 9293 section 3.7.1's default for the family. */
 	s->o.mss = (o->present & MOAT_TCPOPT_MSS) ? o->mss
 		 : p->ipv == 6 ? MOAT_SYN_DEFAULT_MSS6 : MOAT_SYN_DEFAULT_MSS4;
-	s->o.wscale = (o->present & MOAT_TCPOPT_WSCALE) ? o->wscale
-							: MOAT_SYN_WSCALE_NONE;
-	s->o.sack_ok = (o->present & MOAT_TCPOPT_SACK_PERM) != 0;
-	s->o.ts_ok = (o->present & MOAT_TCPOPT_TS) != 0;
-	s->o.ecn_ok = (p->tcp_flags & (MOAT_TCP_ECE | MOAT_TCP_CWR)) ==
-		      MOAT_TCP_ECE;
+	/*
+	 * A server answers an option only when the SYN offered it, and a
+	 * client without timestamps (or a proxied SYN that could not carry
+	 * them) offers less than the server can do.  So what one SYN-ACK
+	 * showed is kept until the slot goes to another server: a SYN-ACK
+	 * without an option does not unlearn it.
+	 */
+	if (o->present & MOAT_TCPOPT_WSCALE)
+		s->o.wscale = o->wscale;
+	else if (!s->used)
+		s->o.wscale = MOAT_SYN_WSCALE_NONE;
+	s->o.sack_ok |= (o->present & MOAT_TCPOPT_SACK_PERM) != 0;
+	s->o.ts_ok |= (o->present & MOAT_TCPOPT_TS) != 0;
+	s->o.ecn_ok |= (p->tcp_flags & (MOAT_TCP_ECE | MOAT_TCP_CWR)) ==
+		       MOAT_TCP_ECE;
 	s->o.known = true;
+	s->used = true;
+}
+
+bool moat_syn_backend_probe(struct moat_syn_backend *b,
+			    const struct moat_addr *addr, uint16_t port,
+			    uint64_t now_ns)
+{
+	struct backend_slot *s = slot_of(b, addr, port);
+	bool mine = s->port == port && moat_addr_eq(&s->addr, addr);
+
+	if (mine && s->used)
+		return false;
+	if (mine && now_ns - s->probe_ns < MOAT_SYN_PROBE_NS)
+		return false;
+	if (!mine && s->used)
+		return false; /* another server lives here: keep what we know */
+	s->addr = *addr;
+	s->port = port;
+	s->probe_ns = now_ns;
+	return true;
 }
 
 void moat_syn_backend_get(const struct moat_syn_backend *b,
