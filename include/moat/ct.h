@@ -140,6 +140,8 @@ enum moat_ct_flag {
 					  learned but not enforced */
 	MOAT_CT_F_TTL_CHANGED = 1 << 5,/* ct: a side's TTL differed from its
 					  first one (a hint for hijacks) */
+	MOAT_CT_F_SRC_COUNTED = 1 << 7,/* engine: counted by the per-source
+					  and per-rule connection limits */
 	MOAT_CT_F_HALFOPEN = 1 << 6,   /* engine: counted as a half-open
 					  handshake of a protected
 					  destination (hybrid SYN proxy) */

@@ -76,6 +76,7 @@ static void flow_leaves(struct moat_ct_entry *ent, void *arg)
 	struct moat_engine *e = arg;
 
 	moat_engine_syn_half_open_done(e, ent, e->now);
+	moat_engine_src_freed(e, ent);
 }
 
 struct moat_engine *moat_engine_create(const struct moat_config *cfg,
@@ -106,7 +107,8 @@ struct moat_engine *moat_engine_create(const struct moat_config *cfg,
 		goto fail;
 	if (alloc_rule_limits(e, cfg) < 0)
 		goto fail;
-	if (moat_engine_syn_create(e) < 0)
+	if (moat_engine_syn_create(e) < 0 || moat_engine_hijack_create(e) < 0 ||
+	    moat_engine_src_create(e) < 0)
 		goto fail;
 	moat_ct_set_free_hook(e->ct, flow_leaves, e);
 	return e;
@@ -120,8 +122,12 @@ void moat_engine_destroy(struct moat_engine *e)
 {
 	if (!e)
 		return;
-	moat_engine_syn_destroy(e);
+	/* The table first: its free hook still sees the other parts. */
 	moat_ct_destroy(e->ct);
+	e->ct = NULL;
+	moat_engine_syn_destroy(e);
+	moat_engine_hijack_destroy(e);
+	moat_engine_src_destroy(e);
 	free(e->rule_limit);
 	sodium_memzero(e->secret, sizeof(e->secret));
 	free(e);
@@ -139,6 +145,7 @@ void moat_engine_reload(struct moat_engine *e, const struct moat_config *cfg)
 	ct_params_from(&e->opt, e->secret, &cp);
 	moat_ct_set_params(e->ct, &cp);
 	moat_engine_syn_reload(e);
+	moat_engine_src_reload(e);
 }
 
 void moat_engine_set_syncookies(struct moat_engine *e, int mode)
@@ -255,6 +262,12 @@ static bool stage_flow(struct moat_engine *e, struct moat_flight *fl)
 		return true;
 	}
 	fl->res->rule = ent->rule;
+	if (fl->p.proto == MOAT_IPPROTO_TCP) {
+		enum moat_reason h = moat_engine_hijack_check(e, fl, ent, dir,
+							      r);
+		if (h != MOAT_R_NONE)
+			r = h;
+	}
 	if (r != MOAT_R_STATE_MATCH) {
 		finish(e, fl, MOAT_VERDICT_DROP, r);
 		return false;
@@ -330,6 +343,13 @@ static void new_flow(struct moat_engine *e, struct moat_flight *fl,
 	struct moat_ct_entry *ent;
 	enum moat_reason why = MOAT_R_NONE;
 
+	if (rule) {
+		why = moat_engine_src_admit(e, fl, rule);
+		if (why != MOAT_R_NONE) {
+			finish(e, fl, MOAT_VERDICT_DROP, why);
+			return;
+		}
+	}
 	ent = moat_ct_insert(e->ct, &fl->p, fl->now, &why);
 	if (!ent) {
 		if (why == MOAT_R_STATE_TABLE_FULL)
@@ -343,6 +363,8 @@ static void new_flow(struct moat_engine *e, struct moat_flight *fl,
 	ent->zone[MOAT_CT_REPLY] = (int8_t)fl->res->out_zone;
 	if (rule && rule->log)
 		ent->flags |= MOAT_CT_F_LOG;
+	if (rule)
+		moat_engine_src_created(e, ent, rule);
 	if (rule && rule->modulate && fl->p.proto == MOAT_IPPROTO_TCP)
 		moat_engine_modulate_start(e, fl, ent);
 	moat_engine_syn_observe(e, fl, ent, MOAT_CT_ORIG);
@@ -423,4 +445,5 @@ void moat_engine_tick(struct moat_engine *e, uint64_t now_ns,
 	e->now = now_ns;
 	moat_ct_expire(e->ct, now_ns, MOAT_ENGINE_EXPIRE_BUDGET);
 	moat_engine_syn_tick(e, now_ns, out);
+	moat_engine_src_tick(e, now_ns);
 }

@@ -60,6 +60,9 @@ struct moat_engine {
 	int ev_head, ev_count;
 	uint64_t ev_lost;
 
+	struct moat_hijack *hijack;         /* owned; hijack.c */
+	struct moat_srclimit *src;          /* owned; srclimit.c */
+
 	uint8_t secret[32];
 };
 
@@ -76,6 +79,38 @@ void moat_engine_event(struct moat_engine *e, uint64_t now_ns,
 /* limit.c */
 bool moat_bucket_take(struct moat_bucket *b, uint32_t count,
 		      uint64_t period_ns, uint64_t now_ns);
+
+/*
+ * hijack.c: detection of on-path hijacking and injection (DESIGN.md):
+ * in-window segments that rewrite bytes already seen, ACK storms, TTL
+ * jumps.  check() runs on every packet of a tracked TCP flow after
+ * conntrack judged it (@track is its reason, pass or drop) and returns
+ * MOAT_R_HIJACK_BLOCKED when the flow must be closed, else MOAT_R_NONE.
+ */
+struct moat_hijack;
+int moat_engine_hijack_create(struct moat_engine *e);
+void moat_engine_hijack_destroy(struct moat_engine *e);
+enum moat_reason moat_engine_hijack_check(struct moat_engine *e,
+					  struct moat_flight *fl,
+					  struct moat_ct_entry *ent, int dir,
+					  enum moat_reason track);
+
+/*
+ * srclimit.c: max-conn, max-src-conn, max-src-rate and overload (pf's
+ * source tracking).  admit() runs before a passing rule creates a flow;
+ * created() and freed() keep the counts; tick() expires overload entries.
+ */
+struct moat_srclimit;
+int moat_engine_src_create(struct moat_engine *e);
+void moat_engine_src_destroy(struct moat_engine *e);
+void moat_engine_src_reload(struct moat_engine *e);
+enum moat_reason moat_engine_src_admit(struct moat_engine *e,
+				       struct moat_flight *fl,
+				       const struct moat_rule *rule);
+void moat_engine_src_created(struct moat_engine *e, struct moat_ct_entry *ent,
+			     const struct moat_rule *rule);
+void moat_engine_src_freed(struct moat_engine *e, struct moat_ct_entry *ent);
+void moat_engine_src_tick(struct moat_engine *e, uint64_t now_ns);
 
 /* reply.c: answers built from the packet in flight. */
 void moat_engine_l2_reply(const struct moat_pkt *p, struct moat_l2 *l2);

@@ -171,11 +171,17 @@ static void syn_new_ack(struct moat_engine *e, struct moat_flight *fl,
 		decide(e, fl, MOAT_VERDICT_DROP, r);
 		return;
 	}
+	r = moat_engine_src_admit(e, fl, rule);
+	if (r != MOAT_R_NONE) {
+		decide(e, fl, MOAT_VERDICT_DROP, r);
+		return;
+	}
 	ent = moat_ct_insert_as(e->ct, &fl->p, MOAT_CT_SYNPROXY, fl->now, &r);
 	if (!ent) {
 		decide(e, fl, MOAT_VERDICT_DROP, r);
 		return;
 	}
+	moat_engine_src_created(e, ent, rule);
 	ent->rule = (uint16_t)rule->number;
 	ent->zone[MOAT_CT_ORIG] = (int8_t)fl->res->in_zone;
 	ent->zone[MOAT_CT_REPLY] = (int8_t)fl->res->out_zone;
