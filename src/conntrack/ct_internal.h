@@ -68,9 +68,11 @@ struct moat_ct {
 	struct ct_list klass[CT_C_COUNT];
 	/* The timer wheel: one slot per second, wheel_mask + 1 slots.  The
 	 * hand is the next second expire() processes. */
-	struct ct_list *wheel;
+	struct ct_list *wheel;       /* wheel_mask + 2: the last one holds
+					the slot being drained */
 	uint32_t wheel_mask;
 	uint32_t hand;
+	bool draining;               /* the hand's slot is half drained */
 	uint64_t nh_key[6];          /* hash key, expanded from the seed */
 	struct moat_ct_stats st;
 	void (*free_hook)(struct moat_ct_entry *e, void *arg);

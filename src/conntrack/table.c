@@ -144,7 +144,7 @@ struct moat_ct *moat_ct_create(const struct moat_ct_params *p)
 	ct->wheel_mask = nw - 1;
 
 	ct->bucket = alloc_table((size_t)nb * sizeof(*ct->bucket));
-	ct->wheel = alloc_table((size_t)nw * sizeof(*ct->wheel));
+	ct->wheel = alloc_table(((size_t)nw + 1) * sizeof(*ct->wheel));
 	ct->pool = alloc_table(((size_t)ct->cap + 1) *
 			       sizeof(struct moat_ct_entry));
 	if (!ct->bucket || !ct->wheel || !ct->pool) {
@@ -166,7 +166,7 @@ void moat_ct_destroy(struct moat_ct *ct)
 	if (!ct)
 		return;
 	free_table(ct->pool, ((size_t)ct->cap + 1) * sizeof(*ct->pool));
-	free_table(ct->wheel, ((size_t)ct->wheel_mask + 1) * sizeof(*ct->wheel));
+	free_table(ct->wheel, ((size_t)ct->wheel_mask + 2) * sizeof(*ct->wheel));
 	free_table(ct->bucket, ((size_t)ct->mask + 1) * sizeof(*ct->bucket));
 	free(ct);
 }

@@ -18,7 +18,8 @@
  * Invariant: the slot a flow sits in comes up at or before its expiry.
  * Only an earlier expiry (a state with a shorter timeout) relinks at once.
  * A slot holds flows of any revolution; a flow due more than a revolution
- * ahead is seen once per revolution and put back.
+ * ahead is seen once per revolution and put back.  Work per call is
+ * bounded; a slot too big for one call is finished by the next ones.
  */
 #include "conntrack/ct_internal.h"
 
@@ -83,12 +84,15 @@ void ct_list_unlink(struct moat_ct *ct, struct ct_list *lists, enum ct_link l,
 	x[0] = x[1] = CT_NIL;
 }
 
-/* A flow already due goes into the slot expire() looks at next. */
+/*
+ * A flow already due goes into the slot expire() looks at next: the hand's,
+ * or the one after while the hand's slot is being drained.
+ */
 static uint32_t slot_of(const struct moat_ct *ct, uint32_t expire)
 {
-	uint32_t t = expire < ct->hand ? ct->hand : expire;
+	uint32_t first = ct->hand + (ct->draining ? 1 : 0);
 
-	return t & ct->wheel_mask;
+	return (expire < first ? first : expire) & ct->wheel_mask;
 }
 
 void ct_timer_start(struct moat_ct *ct, struct moat_ct_entry *e,
@@ -173,21 +177,37 @@ struct expire_run {
 	unsigned work, work_max;
 };
 
+/* Move all of wheel list @from to the empty list @to, in O(1). */
+static void move_list(struct moat_ct *ct, uint32_t from, uint32_t to)
+{
+	struct ct_list *F = &ct->wheel[from];
+
+	if (F->head != CT_NIL) {
+		ct->pool[F->head].link[CT_L_WHEEL][0] = CT_LIST_TAG | to;
+		ct->pool[F->tail].link[CT_L_WHEEL][1] = CT_LIST_TAG | to;
+	}
+	ct->wheel[to] = *F;
+	F->head = F->tail = CT_NIL;
+}
+
 /*
- * Walk one slot: remove what is due, move the rest to the slot of their
- * expiry.  Flows that land back in this slot (a revolution or more ahead)
- * go to its tail; meeting the first of them again ends the walk.  Returns
- * false when the budget ran out before the slot was done.
+ * Drain one slot: its flows move to the "draining" list (one past the last
+ * slot), then each is removed when due or moved to the slot of its expiry,
+ * possibly this same slot again (a revolution or more ahead).  The draining
+ * list survives across calls, so a slot holding more flows than one call's
+ * budget still finishes.  Returns false when the budget ran out first.
  */
 static bool drain_slot(struct moat_ct *ct, uint32_t slot,
 		       struct expire_run *r)
 {
-	struct ct_list *L = &ct->wheel[slot];
-	uint32_t requeued = CT_NIL, idx;
+	uint32_t dl = ct->wheel_mask + 1, idx;
 
-	while ((idx = L->head) != CT_NIL && idx != requeued) {
+	if (!ct->draining) {
+		move_list(ct, slot, dl);
+		ct->draining = true;
+	}
+	while ((idx = ct->wheel[dl].head) != CT_NIL) {
 		struct moat_ct_entry *e = &ct->pool[idx];
-		uint32_t to;
 
 		if (r->removed >= r->budget || r->work >= r->work_max)
 			return false;
@@ -198,12 +218,11 @@ static bool drain_slot(struct moat_ct *ct, uint32_t slot,
 			r->removed++;
 			continue;
 		}
-		to = slot_of(ct, e->expire);
 		ct_list_unlink(ct, ct->wheel, CT_L_WHEEL, idx);
-		ct_list_push(ct, ct->wheel, CT_L_WHEEL, to, idx);
-		if (to == slot && requeued == CT_NIL)
-			requeued = idx;
+		ct_list_push(ct, ct->wheel, CT_L_WHEEL,
+			     slot_of(ct, e->expire), idx);
 	}
+	ct->draining = false;
 	return true;
 }
 

@@ -421,6 +421,39 @@ static void test_expiry_long_and_jumps(void **state)
 	moat_ct_destroy(ct);
 }
 
+/* More flows in one slot than a call may visit, due after more than a
+ * revolution: the hand must not get stuck there. */
+static void test_expiry_crowded_slot(void **state)
+{
+	struct moat_ct *ct = ct_test_table(400); /* 1024-slot wheel */
+	struct moat_ct_params par;
+	uint64_t t0 = SEC(10000);
+	struct moat_pkt p;
+	int removed = 0;
+
+	(void)state;
+	moat_ct_params_default(&par);
+	par.to.udp_first = 5000;
+	moat_ct_set_params(ct, &par);
+	for (int i = 0; i < 300; i++) {
+		ct_pkt_udp(&p, C4, S4, (uint16_t)(1000 + i), 53);
+		assert_non_null(moat_ct_insert(ct, &p, t0, NULL));
+	}
+	ct_pkt_echo(&p, C4, S4, 8, 1);
+	assert_non_null(moat_ct_insert(ct, &p, t0 + SEC(2000), NULL));
+	for (uint32_t t = 0; t <= 2040; t++)
+		removed += moat_ct_expire(ct, t0 + SEC(t), 1);
+	assert_int_equal(removed, 1); /* the ICMP flow, on time */
+	assert_int_equal(moat_ct_count(ct), 300);
+	for (uint32_t t = 2041; t < 5000; t += 3)
+		removed += moat_ct_expire(ct, t0 + SEC(t), 1);
+	assert_int_equal(removed, 1);
+	for (uint32_t t = 5000; t < 5400; t++)
+		removed += moat_ct_expire(ct, t0 + SEC(t), 1);
+	assert_int_equal(removed, 301);
+	moat_ct_destroy(ct);
+}
+
 static void test_icmp_echo(void **state)
 {
 	struct moat_ct *ct = ct_test_table(16);
@@ -748,6 +781,7 @@ int main(void)
 		cmocka_unit_test(test_expiry_by_state),
 		cmocka_unit_test(test_expiry_refresh_and_budget),
 		cmocka_unit_test(test_expiry_long_and_jumps),
+		cmocka_unit_test(test_expiry_crowded_slot),
 		cmocka_unit_test(test_icmp_echo),
 		cmocka_unit_test(test_icmp_inner),
 		cmocka_unit_test(test_udp_counts_foreach),
