@@ -152,7 +152,13 @@ struct moat_pkt {
 
 /*
  * Decode @frame (@caplen bytes captured of @wirelen) of link type @linktype
- * into @p.  @p->frame points into @frame afterwards: the caller keeps it
+ * into @p.  IP length fields are checked against the capture: a shorter IP
+ * length trims link padding; a longer one is refused unless the capture was
+ * cut by a snaplen (caplen < wirelen), in which case the L4 header must
+ * still be whole (else MOAT_R_TRUNCATED).  Fragments decode (frag bits set;
+ * a later fragment has no L4 header), the engine decides about them.  Not
+ * supported, refused: IPv6 jumbograms and BIG TCP (payload length 0), and
+ * packets whose end lies past byte 65535 of the frame (offsets are 16 bits).  @p->frame points into @frame afterwards: the caller keeps it
  * alive as long as @p is used.
  *
  * Returns MOAT_R_NONE when the view is complete (p->ipv == 0 for a non-IP
@@ -227,7 +233,12 @@ uint32_t moat_pkt_build_tcp(uint8_t *buf, uint32_t cap, int linktype,
 
 /*
  * ICMP destination unreachable (IPv4: type 3; IPv6: type 1) quoting the
- * packet @orig as RFC 792 / RFC 4443 section 3.1 say, from @src.
+ * packet @orig as RFC 792 / RFC 4443 section 3.1 say, from @src, to
+ * @orig's source.  The quote is as much of @orig's IP packet as was
+ * captured, cut so the error stays within 576 bytes (IPv4, RFC 1812
+ * 4.3.2.3) or 1280 bytes (IPv6, RFC 4443 2.4(c)).  Also returns 0 when
+ * @orig must not be answered (RFC 1122 3.2.2, RFC 4443 2.4(e)): an ICMP
+ * error, a non-first fragment, no IP header, or @src of another family.
  */
 uint32_t moat_pkt_build_unreach(uint8_t *buf, uint32_t cap, int linktype,
 				const struct moat_l2 *l2,

@@ -18,7 +18,6 @@
 
 enum {
 	IP4_HLEN_MIN = 20,
-	IP4_F_RSVD = 0x8000,
 	IP4_F_DF = 0x4000,
 	IP4_F_MF = 0x2000,
 	IP4_OFF_MASK = 0x1fff,
