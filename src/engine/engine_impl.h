@@ -94,6 +94,20 @@ enum moat_reason moat_engine_hijack_check(struct moat_engine *e,
 					  struct moat_flight *fl,
 					  struct moat_ct_entry *ent, int dir,
 					  enum moat_reason track);
+/* Alerts so far, and the memory of the fingerprint tables. */
+struct moat_hijack_stats {
+	uint64_t injection, ack_storm, ttl_jump, blocked, rst_sent;
+	uint32_t seg_slots, flow_slots;
+	uint64_t bytes;
+};
+void moat_engine_hijack_stats(const struct moat_engine *e,
+			      struct moat_hijack_stats *out);
+int moat_engine_hijack_stats_json(const struct moat_engine *e, char *buf,
+				  unsigned long len);
+/* Reset flagged flows on both sides (MOAT_R_HIJACK_BLOCKED) instead of
+ * only alerting; off at create.  Meant for an option `detect hijack
+ * block`, which the grammar does not have yet. */
+void moat_engine_hijack_set_block(struct moat_engine *e, bool block);
 
 /*
  * srclimit.c: max-conn, max-src-conn, max-src-rate and overload (pf's
@@ -111,6 +125,15 @@ void moat_engine_src_created(struct moat_engine *e, struct moat_ct_entry *ent,
 			     const struct moat_rule *rule);
 void moat_engine_src_freed(struct moat_engine *e, struct moat_ct_entry *ent);
 void moat_engine_src_tick(struct moat_engine *e, uint64_t now_ns);
+/* Source nodes in use, overload entries, address-trust connections. */
+struct moat_src_stats {
+	uint32_t nodes, capacity, overload_active;
+	uint64_t overloads, address_trust, table_full, bytes;
+};
+void moat_engine_src_stats(const struct moat_engine *e,
+			   struct moat_src_stats *out);
+int moat_engine_src_stats_json(const struct moat_engine *e, char *buf,
+			       unsigned long len);
 
 /* reply.c: answers built from the packet in flight. */
 void moat_engine_l2_reply(const struct moat_pkt *p, struct moat_l2 *l2);
