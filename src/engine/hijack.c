@@ -22,9 +22,9 @@
  * Memory is two fixed, lossy, direct-mapped tables allocated at create:
  *
  *   segment fingerprints   slot = keyed hash(flow, direction, SEQ)
- *     +-------+-------+----------+----------+-------+-----+
- *     | tag32 | seq32 | full32   | head32   | len16 | pad |  16 bytes
- *     +-------+-------+----------+----------+-------+-----+
+ *     +-------+-------+----------+--------+-------+
+ *     | tag32 | seq32 | full32   | head16 | len16 |  16 bytes
+ *     +-------+-------+----------+--------+-------+
  *     full: SipHash of the payload; head: of its first 64 bytes
  *   flow states            slot = keyed hash(flow)
  *     tag, storm start, last unsent ACK, counts per direction, alerted
@@ -35,6 +35,7 @@
  * fingerprint.  Alerts go to the event ring; with blocking switched on
  * (moat_engine_hijack_set_block) the flow is reset on both sides.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -70,10 +71,10 @@ struct seg_slot {
 	uint32_t tag;  /* high bits of the key hash; 0 = empty */
 	uint32_t seq;
 	uint32_t full; /* keyed hash of all payload bytes */
-	uint32_t head; /* keyed hash of the first min(len, 64) bytes */
+	uint16_t head; /* 16 bits of the keyed hash of the first 64 bytes */
 	uint16_t len;
-	uint16_t pad;
 };
+static_assert(sizeof(struct seg_slot) == 16, "a fingerprint is 16 bytes");
 
 struct flow_slot {
 	uint32_t tag;
@@ -83,6 +84,7 @@ struct flow_slot {
 	uint64_t start_ns;   /* window start */
 	uint64_t last_ns;    /* last unsent ACK */
 };
+static_assert(sizeof(struct flow_slot) == 32, "a flow state is 32 bytes");
 
 /* Owner: the engine (e->hijack). */
 struct moat_hijack {
@@ -253,7 +255,7 @@ static int alert_head(char *buf, size_t len, const char *kind,
  */
 static bool seg_differs(struct moat_hijack *h, struct seg_slot *sl,
 			const uint8_t *data, uint16_t len, uint32_t full,
-			uint32_t head, struct seg_slot *old)
+			uint16_t head, struct seg_slot *old)
 {
 	*old = *sl;
 	if (len >= sl->len) {
@@ -280,7 +282,8 @@ static bool check_injection(struct moat_engine *e, struct moat_flight *fl,
 	const struct moat_pkt *p = &fl->p;
 	const uint8_t *data = p->frame + p->payload_off;
 	uint16_t len = p->payload_len;
-	uint32_t seq, full, head, tag;
+	uint32_t seq, full, tag;
+	uint16_t head;
 	struct seg_slot *sl, old;
 	char ev[MOAT_EVENT_TEXT_MAX];
 	uint64_t k;
@@ -296,8 +299,8 @@ static bool check_injection(struct moat_engine *e, struct moat_flight *fl,
 	tag = tag_of(k);
 	sl = &h->seg[k & h->seg_mask];
 	full = (uint32_t)keyed_hash(h, data, len);
-	head = len > HIJACK_HEAD ? (uint32_t)keyed_hash(h, data, HIJACK_HEAD)
-				 : full;
+	head = (uint16_t)(len > HIJACK_HEAD ? keyed_hash(h, data, HIJACK_HEAD)
+					    : full);
 	if (sl->tag != tag || sl->seq != seq) {
 		sl->tag = tag;
 		sl->seq = seq;
