@@ -414,29 +414,77 @@ static void stage_rules(struct moat_engine *e, struct moat_flight *fl)
 	new_flow(e, fl, rule);
 }
 
+static void flight_start(struct moat_engine *e, struct moat_flight *fl,
+			 struct moat_frame *f, uint64_t now_ns,
+			 struct moat_result *res, struct moat_emit *out)
+{
+	fl->f = f;
+	fl->now = now_ns;
+	fl->res = res;
+	fl->out = out;
+	e->now = now_ns;
+	memset(res, 0, sizeof(*res));
+	res->in_zone = f->zone;
+	res->out_zone = -1;
+	e->cnt.packets++;
+}
+
+/* Everything after sanity: the flow, ICMP errors, the rules. */
+static void stage_rest(struct moat_engine *e, struct moat_flight *fl)
+{
+	if (!stage_flow(e, fl))
+		return;
+	if (!stage_icmp_error(e, fl))
+		return;
+	stage_rules(e, fl);
+}
+
 void moat_engine_process(struct moat_engine *e, struct moat_frame *f,
 			 uint64_t now_ns, struct moat_result *res,
 			 struct moat_emit *out)
 {
 	struct moat_flight fl;
 
-	fl.f = f;
-	fl.now = now_ns;
-	fl.res = res;
-	fl.out = out;
-	e->now = now_ns;
-	memset(res, 0, sizeof(*res));
-	res->in_zone = f->zone;
-	res->out_zone = -1;
-	e->cnt.packets++;
-
+	flight_start(e, &fl, f, now_ns, res, out);
 	if (!stage_sanity(e, &fl))
 		return;
-	if (!stage_flow(e, &fl))
-		return;
-	if (!stage_icmp_error(e, &fl))
-		return;
-	stage_rules(e, &fl);
+	stage_rest(e, &fl);
+}
+
+/*
+ * A burst: decode and check every packet first, then look all their flows
+ * up at once (moat_ct_lookup_burst hashes them all and prefetches buckets
+ * and entries, so the DRAM misses of a big table overlap), then run each
+ * packet's path in order.  The burst lookup only warms the caches: each
+ * packet looks its flow up again when its turn comes, so a flow that an
+ * earlier packet of the burst created or removed is seen as it is then.
+ */
+void moat_engine_process_burst(struct moat_engine *e, struct moat_frame *f,
+			       int n, uint64_t now_ns,
+			       struct moat_result *res, struct moat_emit *out)
+{
+	struct moat_flight fl[MOAT_ENGINE_BURST];
+	const struct moat_pkt *view[MOAT_ENGINE_BURST] = { 0 };
+	struct moat_ct_entry *ent[MOAT_ENGINE_BURST];
+	int dirs[MOAT_ENGINE_BURST];
+	bool live[MOAT_ENGINE_BURST];
+	int m = 0;
+
+	if (n > MOAT_ENGINE_BURST)
+		n = MOAT_ENGINE_BURST;
+	for (int i = 0; i < n; i++) {
+		flight_start(e, &fl[i], &f[i], now_ns, &res[i], &out[i]);
+		live[i] = stage_sanity(e, &fl[i]);
+		if (live[i])
+			view[m++] = &fl[i].p;
+	}
+	moat_ct_lookup_burst(e->ct, view, m, ent, dirs);
+	for (int i = 0; i < n; i++) {
+		if (live[i]) {
+			e->now = now_ns;
+			stage_rest(e, &fl[i]);
+		}
+	}
 }
 
 void moat_engine_tick(struct moat_engine *e, uint64_t now_ns,
