@@ -30,11 +30,16 @@
 #include "moat/emit.h"
 
 enum {
-	/* 64 blocks of 256 KiB: 16 MiB of ring per port holds about 170 ms
-	 * of a 500 kpps flood of 64-byte frames (each takes 96-128 bytes in
-	 * the block), enough to ride out a slow reload. */
-	MOAT_IO_BLOCK_SIZE = 1 << 18,
-	MOAT_IO_BLOCK_COUNT = 64,
+	/* The ring's depth in time is what matters: a block is handed over
+	 * full or after MOAT_IO_BLOCK_TIMEOUT_MS, so at moderate rates each
+	 * block carries only a millisecond of traffic.  Measured in the lab:
+	 * 64 blocks (64 ms at 50 kpps) overflowed whenever moat lost its CPU
+	 * for a moment.  256 blocks of 128 KiB (32 MiB per port) hold at
+	 * least 256 ms at any rate up to about 250 kpps of SYNs, and a block
+	 * still fits a 64 KiB super-frame whole, so it is counted oversize
+	 * rather than truncated. */
+	MOAT_IO_BLOCK_SIZE = 1 << 17,
+	MOAT_IO_BLOCK_COUNT = 256,
 	MOAT_IO_FRAME_SIZE = 2048,
 	/* A block is handed over when full or after this many ms, so a
 	 * lone SYN waits at most this long in the ring. */

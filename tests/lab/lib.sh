@@ -62,7 +62,10 @@ flood_and_probe() {
 	lab flood "$secs" 0 >"$STATE/flood.out" &
 	fp=$!
 	sleep 1
-	line=$(lab probe "$n" $((secs - 2)))
+	local out why
+	out=$(lab probe "$n" $((secs - 2)))
+	line=$(echo "$out" | head -1)
+	why=$(echo "$out" | sed -n 2p)
 	wait "$fp" || true
 	FLOOD_PPS=$(awk '{ print $(NF - 1) }' "$STATE/flood.out")
 	PROBE_OK=${line#probe: }
@@ -73,6 +76,7 @@ flood_and_probe() {
 	PMAX=$(echo "$line" | awk '{ print $16 }')
 	printf '  %-22s flood %7s pps   ok %3s/%s   connect p50 %s ms  p99 %s ms  max %s ms\n' \
 		"$label" "$FLOOD_PPS" "$PROBE_OK" "$n" "$P50" "$P99" "$PMAX"
+	[ -z "$why" ] || echo "    $why"
 }
 
 # At least 99 % of the probes succeeded within 1 s.
