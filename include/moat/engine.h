@@ -91,6 +91,15 @@ void moat_engine_process_burst(struct moat_engine *e, struct moat_frame *f,
 			       struct moat_result *res, struct moat_emit *out);
 
 /*
+ * Explain the next moat_engine_process() call: every check the packet goes
+ * through and why it ends where it does, one line each, into @buf (@len
+ * bytes, NUL-terminated, truncated when full).  Costs nothing when not
+ * asked for.  For `moat replay --explain N`.
+ */
+void moat_engine_explain_next(struct moat_engine *e, char *buf,
+			      unsigned long len);
+
+/*
  * Advance time without a packet: expire flows, retransmit SYN-ACKs from the
  * cookie retransmit table, switch syncookie modes back.  Call at least ten
  * times a second in live mode.

@@ -134,8 +134,10 @@ static void print_trace(long index, const struct moat_result *res)
 		printf("%ld\t%s\t%s\n", index, v, r);
 }
 
-static void print_explain(long index, const struct moat_result *res)
+static void print_explain(long index, const struct moat_result *res,
+			  const char *steps)
 {
+	printf("packet %ld:\n%s", index, steps);
 	printf("packet %ld: %s, reason %s", index,
 	       res->verdict == MOAT_VERDICT_PASS ? "passed" : "dropped",
 	       moat_reason_name(res->reason));
@@ -185,6 +187,7 @@ static int replay_loop(struct moat_engine *eng,
 {
 	static struct moat_emit em;
 	static uint8_t buf[65536 + 64];
+	static char explain[8192];
 	struct moat_io_pcap_pkt pk;
 	struct moat_result res;
 	uint64_t next_tick = 0;
@@ -215,6 +218,9 @@ static int replay_loop(struct moat_engine *eng,
 		f.wirelen = pk.wirelen;
 		f.linktype = (uint16_t)pk.linktype;
 		f.zone = MOAT_ZONE_AUTO;
+		if (o->explain == index)
+			moat_engine_explain_next(eng, explain,
+						 sizeof(explain));
 		moat_engine_process(eng, &f, pk.ts_ns, &res, &em);
 		write_emitted(out, &em, pk.ts_ns, emitted);
 		if (res.verdict == MOAT_VERDICT_PASS && out->passed)
@@ -226,7 +232,7 @@ static int replay_loop(struct moat_engine *eng,
 		if (o->trace)
 			print_trace(index, &res);
 		if (o->explain == index)
-			print_explain(index, &res);
+			print_explain(index, &res, explain);
 	}
 	if (rc < 0) {
 		fprintf(stderr, "moat replay: %s: %s (after %ld packets)\n",

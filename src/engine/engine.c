@@ -25,6 +25,9 @@
 static void finish(struct moat_engine *e, struct moat_flight *fl,
 		   enum moat_verdict v, enum moat_reason r)
 {
+	moat_engine_say(e, "verdict: %s (%s)",
+			v == MOAT_VERDICT_PASS ? "pass" : "drop",
+			moat_reason_name(r));
 	fl->res->verdict = v;
 	fl->res->reason = r;
 	if (v == MOAT_VERDICT_PASS)
@@ -187,6 +190,16 @@ static void resolve_zones(const struct moat_engine *e, struct moat_flight *fl)
 	fl->res->out_zone = (int16_t)out;
 }
 
+static const char *zone_name(const struct moat_engine *e, int z)
+{
+	const struct moat_zone *zone;
+
+	if (z < 0 || z >= moat_config_zone_count(e->cfg))
+		return "(none)";
+	zone = moat_config_zone(e->cfg, z);
+	return zone ? zone->name : "(none)";
+}
+
 /* IPv6 neighbour discovery (RFC 4861): link-local plumbing that a bridge
  * must carry; only genuine on-link messages (hop limit 255) qualify. */
 static bool is_ndp(const struct moat_pkt *p)
@@ -203,6 +216,12 @@ static bool stage_sanity(struct moat_engine *e, struct moat_flight *fl)
 
 	r = moat_pkt_decode(p, fl->f->data, fl->f->caplen, fl->f->wirelen,
 			    fl->f->linktype);
+	if (e->explain) {
+		char line[256];
+		moat_pkt_format(p, line, sizeof(line));
+		moat_engine_say(e, "decode: %s: %s", r == MOAT_R_NONE ?
+				"ok" : moat_reason_name(r), line);
+	}
 	if (r != MOAT_R_NONE) {
 		finish(e, fl, MOAT_VERDICT_DROP, r);
 		return false;
@@ -213,12 +232,20 @@ static bool stage_sanity(struct moat_engine *e, struct moat_flight *fl)
 		return false;
 	}
 	resolve_zones(e, fl);
+	if (e->explain)
+		moat_engine_say(e, "zones: in %s, out %s%s",
+				zone_name(e, fl->res->in_zone),
+				zone_name(e, fl->res->out_zone),
+				fl->f->zone == MOAT_ZONE_AUTO ?
+				" (ingress from the source address)" : "");
 	if (is_ndp(p)) {
 		finish(e, fl, MOAT_VERDICT_PASS, MOAT_R_NDP);
 		return false;
 	}
 	if (e->opt.checksum == MOAT_CHECKSUM_VERIFY) {
 		r = moat_pkt_verify_checksums(p);
+		moat_engine_say(e, "checksums: %s", r == MOAT_R_NONE ? "good" :
+				moat_reason_name(r));
 		if (r != MOAT_R_NONE) {
 			finish(e, fl, MOAT_VERDICT_DROP, r);
 			return false;
@@ -229,6 +256,9 @@ static bool stage_sanity(struct moat_engine *e, struct moat_flight *fl)
 		if (r == MOAT_R_NONE)
 			r = moat_engine_check_zone(e->cfg, p,
 						   fl->res->in_zone);
+		moat_engine_say(e, "antispoof: %s", r == MOAT_R_NONE ?
+				"source and destination plausible" :
+				moat_reason_name(r));
 		if (r != MOAT_R_NONE) {
 			finish(e, fl, MOAT_VERDICT_DROP, r);
 			return false;
@@ -251,11 +281,18 @@ static bool stage_flow(struct moat_engine *e, struct moat_flight *fl)
 	int dir;
 
 	ent = moat_ct_lookup(e->ct, &fl->p, &dir);
-	if (!ent)
+	if (!ent) {
+		moat_engine_say(e, "flow: none known");
 		return true;
+	}
+	moat_engine_say(e, "flow: %s, %s direction, created by rule %u",
+			moat_ct_state_name((enum moat_ct_state)ent->state),
+			dir == MOAT_CT_ORIG ? "original" : "reply", ent->rule);
 	if (moat_engine_syn_owns(ent))
 		return moat_engine_syn_flow(e, fl, ent, dir);
 	r = moat_ct_track(e->ct, ent, dir, &fl->p, fl->now);
+	moat_engine_say(e, "track: %s, flow now %s", moat_reason_name(r),
+			moat_ct_state_name((enum moat_ct_state)ent->state));
 	if (r == MOAT_R_TCP_NO_STATE && moat_ct_syn_reuses(ent, dir, &fl->p)) {
 		/* A new connection on the tuple of a finished one. */
 		moat_ct_remove(e->ct, ent);
@@ -306,6 +343,8 @@ static bool stage_icmp_error(struct moat_engine *e, struct moat_flight *fl)
 	if (!is_icmp_error(&fl->p))
 		return true;
 	ent = moat_ct_lookup_inner(e->ct, &fl->p, &dir);
+	moat_engine_say(e, "icmp error: %s", ent ?
+			"quotes a known flow" : "quotes no known flow");
 	if (ent && fl->p.inner.proto == MOAT_IPPROTO_TCP &&
 	    fl->p.inner.has_seq &&
 	    !moat_ct_icmp_seq_ok(ent, dir, fl->p.inner.seq))
@@ -378,6 +417,14 @@ static void stage_rules(struct moat_engine *e, struct moat_flight *fl)
 
 	rule = moat_rules_match(e->cfg, &fl->p, fl->res->in_zone,
 				fl->res->out_zone);
+	if (rule)
+		moat_engine_say(e, "rules: rule %d (%s line %d) matches first",
+				rule->number, rule->file ? rule->file : "?",
+				rule->line);
+	else
+		moat_engine_say(e, "rules: none matches; policy %s",
+				e->opt.policy == MOAT_POLICY_PASS ?
+				"pass" : "drop");
 	if (!rule) {
 		if (e->opt.policy == MOAT_POLICY_PASS)
 			new_flow(e, fl, NULL);
@@ -446,9 +493,19 @@ void moat_engine_process(struct moat_engine *e, struct moat_frame *f,
 	struct moat_flight fl;
 
 	flight_start(e, &fl, f, now_ns, res, out);
-	if (!stage_sanity(e, &fl))
-		return;
-	stage_rest(e, &fl);
+	if (stage_sanity(e, &fl))
+		stage_rest(e, &fl);
+	e->explain = NULL;
+}
+
+void moat_engine_explain_next(struct moat_engine *e, char *buf,
+			      unsigned long len)
+{
+	e->explain = len ? buf : NULL;
+	e->explain_len = len;
+	e->explain_off = 0;
+	if (len)
+		buf[0] = '\0';
 }
 
 /*

@@ -52,6 +52,8 @@ struct moat_engine {
 
 	struct moat_counters cnt;
 	uint64_t now;                       /* of the call in progress */
+	char *explain;                      /* borrowed; NULL: not explaining */
+	unsigned long explain_len, explain_off;
 	uint64_t mode_switches;
 	uint64_t syn_server_timeouts;   /* handshakes the server never answered */
 	uint64_t synack_retransmits;    /* cookie SYN-ACKs sent again */
@@ -75,6 +77,11 @@ enum moat_reason moat_engine_check_zone(const struct moat_config *cfg,
 void moat_engine_event(struct moat_engine *e, uint64_t now_ns,
 		       const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* events.c: one line of the explanation of the packet in flight, if one
+ * was asked for (moat_engine_explain_next); a no-op otherwise. */
+void moat_engine_say(struct moat_engine *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* limit.c */
 bool moat_bucket_take(struct moat_bucket *b, uint32_t count,

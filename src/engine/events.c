@@ -42,3 +42,23 @@ int moat_engine_events_drain(struct moat_engine *e, struct moat_event *buf,
 	}
 	return n;
 }
+
+void moat_engine_say(struct moat_engine *e, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (!e->explain || e->explain_off + 2 >= e->explain_len)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(e->explain + e->explain_off,
+		      e->explain_len - e->explain_off - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	e->explain_off += (unsigned long)n;
+	if (e->explain_off > e->explain_len - 2)
+		e->explain_off = e->explain_len - 2;
+	e->explain[e->explain_off++] = '\n';
+	e->explain[e->explain_off] = '\0';
+}

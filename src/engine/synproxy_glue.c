@@ -112,6 +112,8 @@ bool moat_engine_syn_flow(struct moat_engine *e, struct moat_flight *fl,
 	fl->res->rule = ent->rule;
 	r = moat_syn_segment(e->syn, e->ct, ent, dir, &fl->p, fl->now,
 			     fl->out);
+	moat_engine_say(e, "synproxy: handshake with the server: %s",
+			moat_reason_name(r));
 	e->cnt.emitted += fl->out->count - before;
 	decide(e, fl, MOAT_VERDICT_DROP, r);
 	return false;
@@ -145,11 +147,18 @@ static bool syn_new_syn(struct moat_engine *e, struct moat_flight *fl,
 	case MOAT_SYNCOOKIES_OFF: cookies = false; break;
 	default: break;
 	}
-	if (!cookies)
+	if (!cookies) {
+		moat_engine_say(e, "synproxy: state mode, the SYN goes to the "
+				"server");
 		return false;
+	}
 	if (moat_syn_backend_probe(moat_syn_backends(e->syn), &fl->p.dst,
-				   fl->p.dport, fl->now))
-		return false; /* this one goes through to teach us the server */
+				   fl->p.dport, fl->now)) {
+		moat_engine_say(e, "synproxy: server not known yet, this SYN "
+				"goes through to learn its options");
+		return false;
+	}
+	moat_engine_say(e, "synproxy: answering with a cookie");
 	r = moat_syn_answer_syn(e->syn, &fl->p, fl->res->in_zone, fl->now,
 				fl->out);
 	e->cnt.emitted += fl->out->count - before;
@@ -167,6 +176,9 @@ static void syn_new_ack(struct moat_engine *e, struct moat_flight *fl,
 	enum moat_reason r;
 
 	r = moat_syn_check_ack(e->syn, &fl->p, fl->now, &c);
+	moat_engine_say(e, "synproxy: final ACK's cookie %s",
+			r == MOAT_R_NONE ? "valid, opening the server side" :
+			moat_reason_name(r));
 	if (r != MOAT_R_NONE) {
 		decide(e, fl, MOAT_VERDICT_DROP, r);
 		return;
