@@ -1,0 +1,192 @@
+#!/usr/bin/python3
+"""Write the crafted captures of tests/replay: one per attack on the
+defences against spoofing, on-path hijacking and abuse by one source.
+
+    /usr/bin/python3 tests/replay/make_captures.py [OUTDIR]
+
+Deterministic (fixed ISNs, ports, IP ids, MAC addresses and timestamps): the
+same bytes every time, so the golden verdicts in *.expected hold.  The lab's
+addresses (DESIGN.md): client 198.18.100.10, attacker 198.18.100.66, server
+198.18.1.10 (zone inside), everything else outside.
+
+Captures (each NAME.pcap goes with NAME.conf and NAME.expected):
+  spoof       an inside source arriving from outside, then an honest one
+  martians    one SYN from every kind of martian source, v4 and v6
+  injection   an honest HTTP-like session with one in-window segment that
+              rewrites bytes already sent (an on-path attacker's)
+  ackstorm    a desynchronised session: both sides ACK data never sent
+  ttljump     mid-flow, the server's packets come with another TTL
+  srcrate     one source opening connections faster than its rate, then
+              refused as overloaded; another source unaffected
+  trust       rlogin/rsh from outside through a pass rule, and other
+              address-trust services
+"""
+import os
+import sys
+
+from scapy.all import IP, IPv6, TCP, Ether, Raw, wrpcap
+
+CLIENT, ATTACKER, SERVER = "198.18.100.10", "198.18.100.66", "198.18.1.10"
+CMAC, SMAC = "02:00:00:00:64:0a", "02:00:00:00:01:0a"
+T0 = 1764151200.0  # 2025-11-26 10:00:00 UTC
+
+
+class Cap:
+    """A list of frames with timestamps advancing by @step seconds."""
+
+    def __init__(self, step=0.001):
+        self.frames, self.t, self.step = [], T0, step
+
+    def add(self, frame, gap=None):
+        self.t += self.step if gap is None else gap
+        frame.time = self.t
+        self.frames.append(frame)
+
+    def write(self, path):
+        wrpcap(path, self.frames)
+
+
+def tcp4(src, dst, sport, dport, flags, seq, ack=0, data=b"", ttl=64,
+         ipid=0):
+    mac = (CMAC, SMAC) if src != SERVER else (SMAC, CMAC)
+    p = (Ether(src=mac[0], dst=mac[1])
+         / IP(src=src, dst=dst, ttl=ttl, id=ipid, flags="DF")
+         / TCP(sport=sport, dport=dport, flags=flags, seq=seq, ack=ack,
+               window=65535))
+    return p / Raw(data) if data else p
+
+
+def handshake(cap, cport, sport=80, cisn=1000, sisn=5000, client=CLIENT,
+              sttl=64):
+    cap.add(tcp4(client, SERVER, cport, sport, "S", cisn))
+    cap.add(tcp4(SERVER, client, sport, cport, "SA", sisn, cisn + 1,
+                 ttl=sttl))
+    cap.add(tcp4(client, SERVER, cport, sport, "A", cisn + 1, sisn + 1))
+
+
+def spoof(out):
+    cap = Cap()
+    # From the outside wire, claiming to be a host of the server's LAN
+    # (198.18.1.20), aimed at the rsh port a trusting server would honour.
+    cap.add(tcp4("198.18.1.20", SERVER, 1023, 514, "S", 777))
+    cap.add(tcp4("198.18.1.20", SERVER, 1022, 80, "S", 778))
+    handshake(cap, 40000)
+    cap.write(out)
+
+
+def martians(out):
+    cap = Cap()
+    v4 = ["0.1.2.3", "127.0.0.1", "224.0.0.5", "239.255.255.250",
+          "240.0.0.1", "255.255.255.255"]
+    for i, src in enumerate(v4):
+        cap.add(Ether(src=CMAC, dst=SMAC) / IP(src=src, dst=SERVER, id=i)
+                / TCP(sport=1000 + i, dport=80, flags="S", seq=i))
+    v6 = ["::", "::1", "ff02::1", "ff0e::1234", "::ffff:198.18.100.10"]
+    for i, src in enumerate(v6):
+        cap.add(Ether(src=CMAC, dst=SMAC) / IPv6(src=src, dst="2001:db8:1::10")
+                / TCP(sport=2000 + i, dport=80, flags="S", seq=i))
+    # Martian destinations, and a land attack, for completeness.
+    cap.add(tcp4(CLIENT, "127.0.0.1", 3000, 80, "S", 1))
+    cap.add(tcp4(CLIENT, "0.0.0.0", 3001, 80, "S", 1))
+    cap.add(tcp4(SERVER, SERVER, 80, 80, "S", 1))
+    # And an honest SYN at the end: the defences did not stop everything.
+    cap.add(tcp4(CLIENT, SERVER, 40000, 80, "S", 1000))
+    cap.write(out)
+
+
+def injection(out):
+    cap = Cap()
+    handshake(cap, 40000)
+    req = b"GET /balance HTTP/1.1\r\nHost: bank\r\n\r\n"
+    resp = b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nbalance=7"
+    forged = b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nsend=mine"
+    cap.add(tcp4(CLIENT, SERVER, 40000, 80, "PA", 1001, 5001, req))
+    # The attacker on the path answers first, as the server...
+    cap.add(tcp4(SERVER, CLIENT, 80, 40000, "PA", 5001, 1001 + len(req),
+                 forged, ipid=9999))
+    # ...then the real answer at the same SEQ with other bytes.
+    cap.add(tcp4(SERVER, CLIENT, 80, 40000, "PA", 5001, 1001 + len(req),
+                 resp))
+    # An honest retransmission of the request: same bytes, quiet.
+    cap.add(tcp4(CLIENT, SERVER, 40000, 80, "PA", 1001, 5001, req))
+    cap.add(tcp4(CLIENT, SERVER, 40000, 80, "A", 1001 + len(req),
+                 5001 + len(resp)))
+    cap.add(tcp4(CLIENT, SERVER, 40000, 80, "FA", 1001 + len(req),
+                 5001 + len(resp)))
+    cap.add(tcp4(SERVER, CLIENT, 80, 40000, "FA", 5001 + len(resp),
+                 1002 + len(req)))
+    cap.add(tcp4(CLIENT, SERVER, 40000, 80, "A", 1002 + len(req),
+                 5002 + len(resp)))
+    cap.write(out)
+
+
+def ackstorm(out):
+    cap = Cap(step=0.0005)
+    handshake(cap, 40000)
+    cap.add(tcp4(CLIENT, SERVER, 40000, 80, "PA", 1001, 5001, b"x" * 10))
+    cap.add(tcp4(SERVER, CLIENT, 80, 40000, "A", 5001, 1011))
+    # Desynchronised: each side acknowledges what the attacker made it
+    # believe the other sent, and answers every ACK with its own.
+    for _ in range(10):
+        cap.add(tcp4(CLIENT, SERVER, 40000, 80, "A", 1011, 5001 + 500))
+        cap.add(tcp4(SERVER, CLIENT, 80, 40000, "A", 5001, 1011 + 700))
+    # The honest ACKs still pass.
+    cap.add(tcp4(CLIENT, SERVER, 40000, 80, "A", 1011, 5001), gap=0.5)
+    cap.write(out)
+
+
+def ttljump(out):
+    cap = Cap()
+    handshake(cap, 40000, sttl=57)
+    seq = 5001
+    for i, ttl in enumerate([57, 57, 58, 41, 41, 57]):
+        data = bytes([0x61 + i]) * 20
+        cap.add(tcp4(SERVER, CLIENT, 80, 40000, "PA", seq, 1001, data,
+                     ttl=ttl))
+        seq += len(data)
+    cap.add(tcp4(CLIENT, SERVER, 40000, 80, "A", 1001, seq))
+    cap.write(out)
+
+
+def srcrate(out):
+    cap = Cap(step=0.05)
+    for i in range(6):
+        cap.add(tcp4(ATTACKER, SERVER, 30000 + i, 22, "S", 100 + i))
+    # Overloaded: refused on other services too, for a while.
+    cap.add(tcp4(ATTACKER, SERVER, 30010, 80, "S", 200))
+    # Others are not.
+    handshake(cap, 40000, sport=22)
+    # Thirty seconds later the overload entry has expired.
+    cap.add(tcp4(ATTACKER, SERVER, 30020, 80, "S", 300), gap=30.0)
+    cap.write(out)
+
+
+def trust(out):
+    cap = Cap()
+    cap.add(tcp4(CLIENT, SERVER, 1023, 513, "S", 1))
+    cap.add(tcp4(CLIENT, SERVER, 1022, 514, "S", 1))
+    cap.add(tcp4(CLIENT, SERVER, 1021, 6000, "S", 1))
+    cap.add(tcp4(CLIENT, SERVER, 1020, 80, "S", 1))
+    cap.write(out)
+
+
+CAPTURES = {
+    "spoof": spoof,
+    "martians": martians,
+    "injection": injection,
+    "ackstorm": ackstorm,
+    "ttljump": ttljump,
+    "srcrate": srcrate,
+    "trust": trust,
+}
+
+
+def main():
+    outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(
+        os.path.abspath(__file__))
+    for name, make in CAPTURES.items():
+        make(os.path.join(outdir, name + ".pcap"))
+
+
+if __name__ == "__main__":
+    main()
