@@ -33,6 +33,7 @@
  * grows and a flood of sources cannot evict the sources that are over
  * their limits.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -63,6 +64,7 @@ struct src_node {
 				    OVERLOAD: expiry, NEVER */
 	struct moat_bucket bucket;
 };
+static_assert(sizeof(struct src_node) == 64, "a source node is a cache line");
 
 struct lru {
 	uint32_t head, tail;
@@ -338,7 +340,7 @@ static void count_flow(struct moat_engine *e, struct moat_ct_entry *ent,
 void moat_engine_src_created(struct moat_engine *e, struct moat_ct_entry *ent,
 			     const struct moat_rule *rule)
 {
-	if (e->src && counts_flows(rule))
+	if (e->src && rule && counts_flows(rule))
 		count_flow(e, ent, rule);
 }
 
@@ -468,8 +470,11 @@ static void overload_add(struct moat_engine *e, struct moat_flight *fl,
 static bool overloaded(struct moat_srclimit *s, const struct moat_pkt *p,
 		       uint64_t now)
 {
-	struct src_node *n = node_find(s, &p->src, NODE_OVERLOAD, 0);
+	struct src_node *n;
 
+	if (s->st.overload_active == 0)
+		return false; /* the usual case: no hash to compute */
+	n = node_find(s, &p->src, NODE_OVERLOAD, 0);
 	if (!n)
 		return false;
 	if (n->until_ns > now)
@@ -580,13 +585,16 @@ enum moat_reason moat_engine_src_admit(struct moat_engine *e,
 				       const struct moat_rule *rule)
 {
 	struct moat_srclimit *s = e->src;
-	bool starts = starts_flow(e, &fl->p, rule);
 	enum moat_reason why;
+	bool starts;
 
 	if (!s)
 		return MOAT_R_NONE;
 	if (overloaded(s, &fl->p, fl->now))
 		return MOAT_R_OVERLOAD;
+	if (!rule)
+		return MOAT_R_NONE; /* a policy pass: only overload applies */
+	starts = starts_flow(e, &fl->p, rule);
 	if (starts)
 		watch_trust(e, fl, rule);
 	if (rule->max_conn && rule->number - 1 < s->nrules &&
