@@ -2,7 +2,7 @@
  * Conntrack micro-benchmark: what a flow lookup costs when it hits, with a
  * table that fits in cache (1k flows) and one that lives in DRAM (1M
  * flows), one packet at a time and in bursts (moat_ct_lookup_burst, which
- * prefetches); the cost of the keyed hash against SipHash; and the memory
+ * prefetches), alone and followed by moat_ct_track() of a pure ACK; the cost of the keyed hash against SipHash; and the memory
  * a flow takes (sizeof the entry plus its share of the buckets, and the
  * resident memory actually added per flow).
  *
@@ -68,9 +68,13 @@ static double median(double *v)
 	return v[RUNS / 2];
 }
 
-/* Flow i: 198.18.0.0/15 source and a random port, to 198.18.1.10:80. */
+/*
+ * Flow i: 198.18.0.0/15 source and a random port, to 198.18.1.10:80.  Every
+ * flow has the same ISNs (client 100, server 900): the segments used to
+ * measure tracking are the pure ACKs of an idle connection.
+ */
 static void flow_pkt(struct moat_pkt *p, uint32_t src, uint16_t sport,
-		     bool reply)
+		     bool reply, uint8_t flags)
 {
 	uint8_t a[4] = { 198, (uint8_t)(18 + ((src >> 16) & 1)),
 			 (uint8_t)(src >> 8), (uint8_t)src };
@@ -79,17 +83,24 @@ static void flow_pkt(struct moat_pkt *p, uint32_t src, uint16_t sport,
 	memset(p, 0, sizeof(*p));
 	p->ipv = 4;
 	p->proto = MOAT_IPPROTO_TCP;
+	p->ttl = 64;
 	moat_addr_from_v4(reply ? &p->dst : &p->src, a);
 	moat_addr_from_v4(reply ? &p->src : &p->dst, s);
 	p->sport = reply ? 80 : sport;
 	p->dport = reply ? sport : 80;
-	p->tcp_flags = MOAT_TCP_SYN;
+	p->tcp_flags = flags;
+	p->seq = reply ? 900 : 100;
+	p->ack = reply ? 101 : 0;
+	if (!(flags & MOAT_TCP_SYN)) {
+		p->seq++;
+		p->ack = reply ? 101 : 901;
+	}
 	p->win = 65535;
 }
 
 struct result {
 	uint32_t flows;
-	double serial, burst, fill, bytes_rss;
+	double serial, burst, serial_track, burst_track, fill, bytes_rss;
 };
 
 static struct moat_ct *fill_table(uint32_t flows, uint32_t *src,
@@ -111,13 +122,25 @@ static struct moat_ct *fill_table(uint32_t flows, uint32_t *src,
 	for (uint32_t i = 0; i < flows;) {
 		int dir;
 
+		struct moat_ct_entry *e;
+
 		src[i] = (uint32_t)rng() & 0x1ffff;
 		sport[i] = (uint16_t)(1024 + rng() % 64000);
-		flow_pkt(&p, src[i], sport[i], false);
+		flow_pkt(&p, src[i], sport[i], false, MOAT_TCP_SYN);
 		if (moat_ct_lookup(ct, &p, &dir))
 			continue;
-		if (!moat_ct_insert(ct, &p, 1000000000ull, NULL)) {
+		e = moat_ct_insert(ct, &p, 1000000000ull, NULL);
+		if (!e) {
 			fprintf(stderr, "insert failed at %u\n", i);
+			exit(1);
+		}
+		flow_pkt(&p, src[i], sport[i], true,
+			 MOAT_TCP_SYN | MOAT_TCP_ACK);
+		moat_ct_track(ct, e, MOAT_CT_REPLY, &p, 1000000000ull);
+		flow_pkt(&p, src[i], sport[i], false, MOAT_TCP_ACK);
+		moat_ct_track(ct, e, MOAT_CT_ORIG, &p, 1000000000ull);
+		if (e->state != MOAT_CT_ESTABLISHED) {
+			fprintf(stderr, "handshake failed at %u\n", i);
 			exit(1);
 		}
 		i++;
@@ -141,7 +164,7 @@ struct probe {
 static struct probe probes[NPKT];
 static struct moat_pkt views[MOAT_CT_BURST];
 
-enum mode { FILL_ONLY, SERIAL, BURST };
+enum mode { FILL_ONLY, SERIAL, BURST, SERIAL_TRACK, BURST_TRACK };
 
 static double run(struct moat_ct *ct, long lookups, enum mode m,
 		  uintptr_t *sink)
@@ -157,16 +180,25 @@ static double run(struct moat_ct *ct, long lookups, enum mode m,
 		for (int k = 0; k < MOAT_CT_BURST; k++) {
 			const struct probe *q = &probes[(i + k) & (NPKT - 1)];
 
-			flow_pkt(&views[k], q->src, q->sport, q->reply);
+			flow_pkt(&views[k], q->src, q->sport, q->reply,
+				 MOAT_TCP_ACK);
 		}
-		if (m == SERIAL) {
-			for (int k = 0; k < MOAT_CT_BURST; k++)
-				*sink += (uintptr_t)moat_ct_lookup(ct, pp[k],
-								   &dirs[k]);
-		} else if (m == BURST) {
-			moat_ct_lookup_burst(ct, pp, MOAT_CT_BURST, out, dirs);
-			for (int k = 0; k < MOAT_CT_BURST; k++)
+		if (m == SERIAL || m == SERIAL_TRACK) {
+			for (int k = 0; k < MOAT_CT_BURST; k++) {
+				out[k] = moat_ct_lookup(ct, pp[k], &dirs[k]);
+				if (m == SERIAL_TRACK)
+					*sink += moat_ct_track(ct, out[k], dirs[k],
+							       pp[k], 2e9);
 				*sink += (uintptr_t)out[k];
+			}
+		} else if (m == BURST || m == BURST_TRACK) {
+			moat_ct_lookup_burst(ct, pp, MOAT_CT_BURST, out, dirs);
+			for (int k = 0; k < MOAT_CT_BURST; k++) {
+				if (m == BURST_TRACK)
+					*sink += moat_ct_track(ct, out[k], dirs[k],
+							       pp[k], 2e9);
+				*sink += (uintptr_t)out[k];
+			}
 		} else {
 			for (int k = 0; k < MOAT_CT_BURST; k++)
 				*sink += views[k].sport;
@@ -180,7 +212,7 @@ static struct result bench_table(uint32_t flows, long lookups)
 	uint32_t *src = malloc(flows * sizeof(*src));
 	uint16_t *sport = malloc(flows * sizeof(*sport));
 	struct result r = { .flows = flows };
-	double ser[RUNS], bur[RUNS], base[RUNS];
+	double ser[RUNS], bur[RUNS], sert[RUNS], burt[RUNS], base[RUNS];
 	uintptr_t sink = 0;
 	long rss;
 	struct moat_ct *ct;
@@ -203,9 +235,13 @@ static struct result bench_table(uint32_t flows, long lookups)
 		base[k] = run(ct, lookups, FILL_ONLY, &sink);
 		ser[k] = run(ct, lookups, SERIAL, &sink) - base[k];
 		bur[k] = run(ct, lookups, BURST, &sink) - base[k];
+		sert[k] = run(ct, lookups, SERIAL_TRACK, &sink) - base[k];
+		burt[k] = run(ct, lookups, BURST_TRACK, &sink) - base[k];
 	}
 	r.serial = median(ser);
 	r.burst = median(bur);
+	r.serial_track = median(sert);
+	r.burst_track = median(burt);
 	r.fill = median(base);
 	r.bytes_rss = (double)rss / flows;
 	if (sink == 42)
@@ -290,7 +326,7 @@ static void machine(char *buf, size_t len)
 
 int main(int argc, char **argv)
 {
-	long lookups = argc > 1 ? atol(argv[1]) : 1 << 24;
+	long lookups = argc > 1 ? atol(argv[1]) : 1 << 23;
 	struct moat_pkt *pk = malloc(1024 * sizeof(*pk));
 	struct result r[2];
 	double nh, sip;
@@ -300,7 +336,8 @@ int main(int argc, char **argv)
 	if (!pk || sodium_init() < 0)
 		return 1;
 	for (int i = 0; i < 1024; i++)
-		flow_pkt(&pk[i], (uint32_t)rng() & 0x1ffff, (uint16_t)rng(), 0);
+		flow_pkt(&pk[i], (uint32_t)rng() & 0x1ffff, (uint16_t)rng(), 0,
+			 MOAT_TCP_SYN);
 	lookups = (lookups + NPKT - 1) / NPKT * NPKT;
 
 	r[0] = bench_table(1000, lookups);
@@ -315,13 +352,16 @@ int main(int argc, char **argv)
 	       "half from the reply side, median of %d runs, thread CPU time "
 	       "(the VM is shared: wall time counts other processes).\n\n",
 	       date, cpu, sysconf(_SC_NPROCESSORS_ONLN), lookups, RUNS);
-	printf("| flows | serial ns/lookup | burst(%d) ns/lookup "
-	       "| view fill ns (subtracted) | RSS bytes/flow |\n",
+	printf("| flows | lookup serial | lookup burst(%d) "
+	       "| lookup+track serial | lookup+track burst "
+	       "| view fill (subtracted) | RSS bytes/flow |\n",
 	       MOAT_CT_BURST);
-	printf("|---:|---:|---:|---:|---:|\n");
+	printf("|---:|---:|---:|---:|---:|---:|---:|\n");
 	for (int i = 0; i < 2; i++)
-		printf("| %u | %.1f | %.1f | %.1f | %.1f |\n", r[i].flows,
-		       r[i].serial, r[i].burst, r[i].fill, r[i].bytes_rss);
+		printf("| %u | %.1f ns | %.1f ns | %.1f ns | %.1f ns "
+		       "| %.1f ns | %.1f |\n",
+		       r[i].flows, r[i].serial, r[i].burst, r[i].serial_track,
+		       r[i].burst_track, r[i].fill, r[i].bytes_rss);
 	printf("\nBytes per flow by construction: entry %zu (two cache lines, "
 	       "key and index in the first) + 4 per hash bucket "
 	       "(buckets = next power of two >= flows: 4.19 at 1M) = about %.1f; "

@@ -235,10 +235,14 @@ struct moat_ct_entry *moat_ct_lookup(struct moat_ct *ct,
 				     const struct moat_pkt *p, int *dir)
 {
 	struct ct_tuple t;
+	uint32_t head;
 
 	tuple_of_pkt(p, &t);
-	return chain_find(ct, ct->bucket[ct_bucket_of(ct, ct_hash(ct, &t))],
-			  &t, dir);
+	head = ct->bucket[ct_bucket_of(ct, ct_hash(ct, &t))];
+	/* The peers (second line) are read by the track that follows a hit:
+	 * fetch them while the key is compared. */
+	__builtin_prefetch(&ct->pool[head].peer, 1);
+	return chain_find(ct, head, &t, dir);
 }
 
 /*
@@ -261,6 +265,8 @@ static void lookup_chunk(struct moat_ct *ct, const struct moat_pkt *const *p,
 	for (int i = 0; i < n; i++) {
 		b[i] = ct->bucket[b[i]];
 		__builtin_prefetch(&ct->pool[b[i]]);
+		/* A hit is tracked next, which reads and writes the peers. */
+		__builtin_prefetch(&ct->pool[b[i]].peer, 1);
 	}
 	for (int i = 0; i < n; i++) {
 		dirs[i] = MOAT_CT_ORIG;
