@@ -607,6 +607,37 @@ static void test_udp_counts_foreach(void **state)
 	moat_ct_destroy(ct);
 }
 
+static void count_hook(struct moat_ct_entry *e, void *arg)
+{
+	assert_true(e->state != MOAT_CT_NONE);
+	(*(int *)arg)++;
+}
+
+/* The free hook sees every way out: remove, eviction, expiry. */
+static void test_free_hook(void **state)
+{
+	struct moat_ct *ct = ct_test_table(2);
+	struct moat_ct_entry *e;
+	int calls = 0;
+
+	(void)state;
+	moat_ct_set_free_hook(ct, count_hook, &calls);
+	e = syn(ct, 1, SEC(1), NULL);
+	syn(ct, 2, SEC(1), NULL);
+	moat_ct_remove(ct, e);
+	assert_int_equal(calls, 1);
+	syn(ct, 3, SEC(1), NULL);
+	syn(ct, 4, SEC(1), NULL); /* evicts 2 */
+	assert_int_equal(calls, 2);
+	assert_int_equal(moat_ct_expire(ct, SEC(31), 10), 2);
+	assert_int_equal(calls, 4);
+	moat_ct_set_free_hook(ct, NULL, NULL);
+	syn(ct, 5, SEC(40), NULL);
+	assert_int_equal(moat_ct_expire(ct, SEC(70), 10), 1);
+	assert_int_equal(calls, 4);
+	moat_ct_destroy(ct);
+}
+
 static void test_create_params(void **state)
 {
 	struct moat_ct_params par;
@@ -785,6 +816,7 @@ int main(void)
 		cmocka_unit_test(test_icmp_echo),
 		cmocka_unit_test(test_icmp_inner),
 		cmocka_unit_test(test_udp_counts_foreach),
+		cmocka_unit_test(test_free_hook),
 		cmocka_unit_test(test_create_params),
 		cmocka_unit_test(test_no_allocation),
 		cmocka_unit_test(test_random_invariants),
