@@ -4,9 +4,39 @@
  * overload with expiry, a full source table, counts across expiry and
  * reload, and the address-trust watch.
  */
+#include <stdlib.h>
+
 #include "harness.h"
 
 #include "engine/engine_impl.h"
+
+/* Allocation counters (the linker's --wrap, see meson.build): the limits
+ * and the hijack checks must not allocate on the packet path. */
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t m);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t m);
+void *__wrap_realloc(void *p, size_t n);
+static unsigned long allocs;
+
+void *__wrap_malloc(size_t n)
+{
+	allocs++;
+	return __real_malloc(n);
+}
+
+void *__wrap_calloc(size_t n, size_t m)
+{
+	allocs++;
+	return __real_calloc(n, m);
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+	allocs++;
+	return __real_realloc(p, n);
+}
 
 #define ZONES                                                                  \
 	"zone outside { interface out0; default }\n"                          \
@@ -28,6 +58,7 @@ static const char *const conf =
 
 enum { OUT = 0, IN = 1 };
 #define SERVER "198.18.1.10"
+#define CLIENT "198.18.100.10"
 
 static int setup(void **state)
 {
@@ -347,6 +378,69 @@ static void stats_json(void **state)
 	assert_non_null(strstr(buf, "\"injection\":0"));
 }
 
+/* An honest session on port 443 with one forged segment: blocked. */
+static void forged_session(struct harness *h, uint16_t port)
+{
+	struct seg syn_ = { CLIENT, SERVER, port, 443, 1000, 0, MOAT_TCP_SYN,
+			    0, 0, 0, NULL };
+	struct seg synack = { SERVER, CLIENT, 443, port, 5000, 1001,
+			      MOAT_TCP_SYN | MOAT_TCP_ACK, 0, 0, 0, NULL };
+	struct seg d = { CLIENT, SERVER, port, 443, 1001, 5001,
+			 MOAT_TCP_ACK | MOAT_TCP_PSH, 0, 100, 'a', NULL };
+
+	h_tcp(h, OUT, &syn_);
+	h_tcp(h, IN, &synack);
+	h_tcp(h, OUT, &d);
+	d.fill = 'b';
+	h_tcp(h, OUT, &d);
+}
+
+/* Sources over their limits, overloads and their expiry, a full source
+ * table, hijack alerts with blocking and RSTs, ticks, for a long time:
+ * no allocation after create. */
+static void long_run_allocates_nothing(void **state)
+{
+	struct harness h;
+	const struct moat_counters *c;
+	unsigned long before;
+	char a[32];
+
+	(void)state;
+	h_start(&h, ZONES
+		"set bad = { 192.0.2.1 }\n"
+		"options { policy drop\n syncookies off\n max-flows 4096\n"
+		" detect hijack\n timeout tcp.opening 2\n"
+		" timeout tcp.timewait 2 }\n"
+		"pass from outside to 198.18.1.10 tcp port 22"
+		" max-src-rate 2/minute max-src-conn 3 overload @bad expire 3\n"
+		"pass from outside to 198.18.1.10 tcp port 80 max-conn 300\n"
+		"pass from outside to 198.18.1.10 tcp port 443\n");
+	moat_engine_hijack_set_block(h.eng, true);
+	before = allocs;
+	for (int i = 0; i < 20000; i++) {
+		if (i % 3 == 0)
+			snprintf(a, sizeof(a), "100.%d.%d.%d", 64 + i % 50,
+				 (i / 50) % 250, 1 + i % 200);
+		else
+			snprintf(a, sizeof(a), "203.0.113.%d", 1 + i % 40);
+		syn(&h, a, (uint16_t)(1000 + i % 5000), i & 1 ? 22 : 80);
+		if (i % 100 == 0)
+			forged_session(&h, (uint16_t)(10000 + i / 100));
+		h.now += SEC / 500;
+		if (i % 50 == 0)
+			moat_engine_tick(h.eng, h.now, &h.out);
+	}
+	assert_int_equal(allocs - before, 0);
+	c = moat_engine_counters(h.eng);
+	/* Every path was taken. */
+	assert_true(c->reason[MOAT_R_MAX_CONN] > 0);
+	assert_true(c->reason[MOAT_R_MAX_SRC_RATE] > 0);
+	assert_true(c->reason[MOAT_R_OVERLOAD] > 0);
+	assert_true(c->reason[MOAT_R_SRC_TABLE_FULL] > 0);
+	assert_int_equal(c->reason[MOAT_R_HIJACK_BLOCKED], 200);
+	h_stop(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -364,6 +458,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(address_trust_watched, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(stats_json, setup, teardown),
+		cmocka_unit_test(long_run_allocates_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
