@@ -17,6 +17,9 @@ lab ctl metrics | grep -q '^moat_packets_total{verdict="pass"} [1-9]' || fail "m
 lab ctl flows >/dev/null || fail "flows"
 if lab ctl bogus 2>/dev/null; then fail "a bogus command succeeded"; fi
 lab stop-moat >/dev/null
+# SIGTERM: a clean stop that prints the counters and logs it.
+grep -q '^packets [1-9]' "$STATE/moat.out" || fail "no counters printed at stop"
+grep -q '"moat":"stop"' "$STATE/events.jsonl" || fail "no stop in the event log"
 n=$(tshark -r "$STATE/logged.pcap" 2>/dev/null | wc -l)
 [ "$n" -ge 1 ] || fail "no frame in the pcap log"
 note "stats, stats --json, metrics, flows answer; $n logged frames readable by tshark"

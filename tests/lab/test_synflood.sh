@@ -21,6 +21,9 @@ start_moat
 flood_and_probe "moat syncookies auto"
 probes_ok || { lab ctl stats | sed 's/^/    /'; fail "syncookies auto: $PROBE_OK/$PROBE_N"; }
 lab ctl stats | awk '$1 == "reason" { printf "    %s %s\n", $2, $3 }'
+# auto switched to cookies under the flood, and said so in the event log.
+grep -q '"mode":"cookies"' "$STATE/events.jsonl" ||
+	fail "no switch to cookies in the event log"
 
 lab restart-server
 lab ctl syncookies on >/dev/null
