@@ -378,6 +378,63 @@ static void stats_json(void **state)
 	assert_non_null(strstr(buf, "\"injection\":0"));
 }
 
+/* Cookie handshake from @src on @sport: the final ACK's result. */
+static const struct moat_result *cookie_handshake(struct harness *h,
+						  const char *src,
+						  uint16_t sport)
+{
+	struct seg s = { src, SERVER, sport, 80, 7000, 0, MOAT_TCP_SYN, 0, 0,
+			 0, NULL };
+	struct moat_pkt p;
+
+	assert_verdict(h_tcp(h, OUT, &s), MOAT_VERDICT_DROP,
+		       MOAT_R_SYN_COOKIE_SENT);
+	assert_int_equal(moat_pkt_decode(&p, h->out.frames[0].data,
+					 h->out.frames[0].len,
+					 h->out.frames[0].len,
+					 MOAT_LINK_ETHERNET), MOAT_R_NONE);
+	s.seq = 7001;
+	s.ack = p.seq + 1;
+	s.flags = MOAT_TCP_ACK;
+	h->now += SEC / 1000;
+	return h_tcp(h, OUT, &s);
+}
+
+/* With the SYN proxy, admission happens at the final ACK of the cookie
+ * handshake: a spoofed SYN costs no count, a real client is counted. */
+static void synproxy_admits_at_final_ack(void **state)
+{
+	struct harness h;
+	struct seg teach = { "198.18.100.99", SERVER, 999, 80, 1, 0,
+			     MOAT_TCP_SYN, 0, 0, 0, NULL };
+	struct seg synack = { SERVER, "198.18.100.99", 80, 999, 99, 2,
+			      MOAT_TCP_SYN | MOAT_TCP_ACK, 0, 0, 0, NULL };
+
+	(void)state;
+	h_start(&h, ZONES
+		"options { syncookies on }\n"
+		"pass from outside to 198.18.1.10 tcp port 80 synproxy"
+		" max-src-conn 1\n");
+	/* moat learns the unknown server from one real handshake first. */
+	h_tcp(&h, OUT, &teach);
+	h_tcp(&h, IN, &synack);
+	h.now += SEC;
+	/* Spoofed SYNs from the client's address: no count. */
+	for (uint16_t p = 1; p <= 5; p++) {
+		struct seg s = { CLIENT, SERVER, p, 80, 1, 0, MOAT_TCP_SYN,
+				 0, 0, 0, NULL };
+		assert_verdict(h_tcp(&h, OUT, &s), MOAT_VERDICT_DROP,
+			       MOAT_R_SYN_COOKIE_SENT);
+	}
+	assert_int_equal(stats(&h).nodes, 1); /* the teaching client's */
+	assert_int_not_equal(cookie_handshake(&h, CLIENT, 100)->reason,
+			     MOAT_R_MAX_SRC_CONN);
+	assert_int_equal(stats(&h).nodes, 2);
+	assert_verdict(cookie_handshake(&h, CLIENT, 101), MOAT_VERDICT_DROP,
+		       MOAT_R_MAX_SRC_CONN);
+	h_stop(&h);
+}
+
 /* An honest session on port 443 with one forged segment: blocked. */
 static void forged_session(struct harness *h, uint16_t port)
 {
@@ -458,6 +515,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(address_trust_watched, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(stats_json, setup, teardown),
+		cmocka_unit_test(synproxy_admits_at_final_ack),
 		cmocka_unit_test(long_run_allocates_nothing),
 	};
 
