@@ -433,6 +433,38 @@ static void off_by_default(void **state)
 	h_stop(&h);
 }
 
+/* IPv6: the same checks, the event names the v6 addresses. */
+static void ipv6_injection(void **state)
+{
+	struct harness h;
+	struct seg syn = { "2001:db8:100::10", "2001:db8:1::10", 40000, 80,
+			   CISN, 0, MOAT_TCP_SYN, 0, 0, 0, NULL };
+	struct seg synack = { "2001:db8:1::10", "2001:db8:100::10", 80, 40000,
+			      SISN, CISN + 1, MOAT_TCP_SYN | MOAT_TCP_ACK, 0,
+			      0, 0, NULL };
+	struct seg d = { "2001:db8:100::10", "2001:db8:1::10", 40000, 80,
+			 CISN + 1, SISN + 1, MOAT_TCP_ACK | MOAT_TCP_PSH, 0,
+			 30, 'a', NULL };
+	char ev[MOAT_EVENT_TEXT_MAX];
+
+	(void)state;
+	h_start(&h, "zone outside { interface out0; default }\n"
+		    "zone inside { interface in0; networks 2001:db8:1::/48 }\n"
+		    "options { syncookies off\n detect hijack }\n"
+		    "pass from outside to 2001:db8:1::10 tcp port 80\n");
+	h_tcp(&h, OUT, &syn);
+	h_tcp(&h, IN, &synack);
+	assert_verdict(h_tcp(&h, OUT, &d), MOAT_VERDICT_PASS,
+		       MOAT_R_STATE_MATCH);
+	d.fill = 'e';
+	assert_verdict(h_tcp(&h, OUT, &d), MOAT_VERDICT_PASS,
+		       MOAT_R_STATE_MATCH);
+	assert_int_equal(events_with(&h, "\"kind\":\"injection\"", ev,
+				     sizeof(ev)), 1);
+	assert_non_null(strstr(ev, "\"src\":\"2001:db8:100::10\""));
+	h_stop(&h);
+}
+
 /* Many flows through a small table: slots are reused, nothing grows, no
  * false alarm from another flow's fingerprint. */
 static void many_flows_no_false_alarm(void **state)
@@ -475,6 +507,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			ttl_change_in_handshake_is_quiet, setup, teardown),
 		cmocka_unit_test(off_by_default),
+		cmocka_unit_test(ipv6_injection),
 		cmocka_unit_test_setup_teardown(many_flows_no_false_alarm,
 						setup, teardown),
 	};

@@ -378,6 +378,36 @@ static void stats_json(void **state)
 	assert_non_null(strstr(buf, "\"injection\":0"));
 }
 
+/* IPv6 sources are keyed like IPv4 ones; a v4 and a v6 source that share
+ * their last 4 bytes are different sources. */
+static void ipv6_sources(void **state)
+{
+	struct harness h;
+	struct seg s = { "2001:db8:100::10", "2001:db8:1::10", 1, 80, 1, 0,
+			 MOAT_TCP_SYN, 0, 0, 0, NULL };
+
+	(void)state;
+	h_start(&h, ZONES
+		"options { syncookies off }\n"
+		"pass from outside to { 198.18.1.10, 2001:db8:1::10 } tcp"
+		" port 80 max-src-conn 1\n");
+	assert_verdict(h_tcp(&h, OUT, &s), MOAT_VERDICT_PASS,
+		       MOAT_R_RULE_PASS);
+	s.sport = 2;
+	assert_verdict(h_tcp(&h, OUT, &s), MOAT_VERDICT_DROP,
+		       MOAT_R_MAX_SRC_CONN);
+	s.src = "2001:db8:100::11";
+	assert_verdict(h_tcp(&h, OUT, &s), MOAT_VERDICT_PASS,
+		       MOAT_R_RULE_PASS);
+	s.src = "::ffff:198.18.100.10"; /* martian on the wire */
+	assert_verdict(h_tcp(&h, OUT, &s), MOAT_VERDICT_DROP,
+		       MOAT_R_MARTIAN_SRC);
+	assert_verdict(syn(&h, "198.18.100.10", 1, 80), MOAT_VERDICT_PASS,
+		       MOAT_R_RULE_PASS);
+	assert_int_equal(stats(&h).nodes, 3);
+	h_stop(&h);
+}
+
 /* Cookie handshake from @src on @sport: the final ACK's result. */
 static const struct moat_result *cookie_handshake(struct harness *h,
 						  const char *src,
@@ -515,6 +545,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(address_trust_watched, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(stats_json, setup, teardown),
+		cmocka_unit_test(ipv6_sources),
 		cmocka_unit_test(synproxy_admits_at_final_ack),
 		cmocka_unit_test(long_run_allocates_nothing),
 	};
