@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "moat/engine.h"
 #include "moat/io_pcap.h"
+#include "moat/io_pcapng.h"
 #include "moat/rules.h"
 
 /* The engine's tick runs every 100 ms of capture time, as it would live. */
@@ -180,7 +181,23 @@ static void print_summary(const struct moat_counters *c, uint64_t emitted,
 			       (unsigned long long)c->reason[r]);
 }
 
+/*
+ * The ingress zone of packet @index: the zone of its pcapng interface's
+ * name, else MOAT_ZONE_AUTO (the engine then goes by the source address,
+ * then the default zone).
+ */
+static int zone_of(const struct moat_config *cfg,
+		   const struct moat_io_pcapng_map *map, long index)
+{
+	const char *name = moat_io_pcapng_map_name(map, (uint32_t)index);
+	int z = name ? moat_config_zone_by_ifname(cfg, name) : -1;
+
+	return z >= 0 ? z : MOAT_ZONE_AUTO;
+}
+
 static int replay_loop(struct moat_engine *eng,
+		       const struct moat_config *cfg,
+		       const struct moat_io_pcapng_map *map,
 		       struct moat_io_pcap_reader *rd,
 		       const struct replay_opts *o, struct replay_out *out,
 		       uint64_t *emitted)
@@ -217,7 +234,7 @@ static int replay_loop(struct moat_engine *eng,
 		f.caplen = n;
 		f.wirelen = pk.wirelen;
 		f.linktype = (uint16_t)pk.linktype;
-		f.zone = MOAT_ZONE_AUTO;
+		f.zone = (int16_t)zone_of(cfg, map, index - 1);
 		if (o->explain == index)
 			moat_engine_explain_next(eng, explain,
 						 sizeof(explain));
@@ -242,6 +259,28 @@ static int replay_loop(struct moat_engine *eng,
 	return 0;
 }
 
+/* pcapng: which interface each packet came from (libpcap does not say). */
+static int read_ifaces(const char *path, struct moat_io_pcapng_map *map)
+{
+	char err[256];
+	FILE *f = fopen(path, "rb");
+	int rc;
+
+	if (!f) {
+		fprintf(stderr, "moat replay: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	rc = moat_io_pcapng_map_read(f, map, err, sizeof(err));
+	fclose(f);
+	/* A damaged block: libpcap will say so where it stops; the packets
+	 * before it keep their interfaces, the rest go by address. */
+	if (rc < 0 && rc != -EINVAL) {
+		fprintf(stderr, "moat replay: %s: %s\n", path, strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
 int moat_cli_replay(int argc, char **argv)
 {
 	struct replay_out out = { NULL, NULL, NULL };
@@ -251,10 +290,12 @@ int moat_cli_replay(int argc, char **argv)
 	struct moat_engine *eng = NULL;
 	struct replay_opts o;
 	struct moat_diags diags;
+	struct moat_io_pcapng_map map;
 	uint64_t emitted = 0;
 	char err[256];
 	int linktype, status = 1;
 
+	memset(&map, 0, sizeof(map));
 	if (parse_args(argc, argv, &o) < 0) {
 		usage(stderr);
 		return 2;
@@ -284,7 +325,9 @@ int moat_cli_replay(int argc, char **argv)
 			strerror(errno));
 		goto done;
 	}
-	if (replay_loop(eng, rd, &o, &out, &emitted) == 0)
+	if (read_ifaces(o.input, &map) < 0)
+		goto done;
+	if (replay_loop(eng, cfg, &map, rd, &o, &out, &emitted) == 0)
 		status = 0;
 	print_summary(moat_engine_counters(eng), emitted, o.json);
 done:
@@ -294,6 +337,7 @@ done:
 		status = 1;
 	if (out.emitted && moat_io_pcap_writer_close(out.emitted) < 0)
 		status = 1;
+	moat_io_pcapng_map_free(&map);
 	moat_engine_destroy(eng);
 	moat_io_pcap_close(rd);
 	moat_config_destroy(cfg);
