@@ -9,8 +9,11 @@ same bytes every time, so the golden verdicts in *.expected hold.  The lab's
 addresses (DESIGN.md): client 198.18.100.10, attacker 198.18.100.66, server
 198.18.1.10 (zone inside), everything else outside.
 
-Captures (each NAME.pcap goes with NAME.conf and NAME.expected):
-  spoof       an inside source arriving from outside, then an honest one
+Captures (each NAME.pcap or NAME.pcapng goes with NAME.conf and
+NAME.expected):
+  spoof       (pcapng with named interfaces out0 and in0, which give the
+              ingress zone) an inside source arriving from outside, an
+              inside host spoofing an outside source, then honest ones
   martians    one SYN from every kind of martian source, v4 and v6
   injection   an honest HTTP-like session with one in-window segment that
               rewrites bytes already sent (an on-path attacker's)
@@ -22,6 +25,7 @@ Captures (each NAME.pcap goes with NAME.conf and NAME.expected):
               address-trust services
 """
 import os
+import struct
 import sys
 
 from scapy.all import IP, IPv6, TCP, Ether, Raw, wrpcap
@@ -64,14 +68,50 @@ def handshake(cap, cport, sport=80, cisn=1000, sisn=5000, client=CLIENT,
     cap.add(tcp4(client, SERVER, cport, sport, "A", cisn + 1, sisn + 1))
 
 
+def pcapng_block(btype, body):
+    body += b"\0" * (-len(body) % 4)
+    total = len(body) + 12
+    return struct.pack("<II", btype, total) + body + struct.pack("<I", total)
+
+
+def write_pcapng(path, ifaces, frames):
+    """A pcapng whose interfaces are named (scapy 2.5 writes no names):
+    moat replay takes a packet's ingress zone from its interface's name.
+    @frames: (interface index, frame) with the frame's .time set."""
+    out = pcapng_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0,
+                                               -1))
+    for name in ifaces:
+        n = name.encode()
+        opt = struct.pack("<HH", 2, len(n)) + n + b"\0" * (-len(n) % 4)
+        opt += struct.pack("<HH", 0, 0)
+        out += pcapng_block(1, struct.pack("<HHI", 1, 0, 65535) + opt)
+    for iface, frame in frames:
+        raw = bytes(frame)
+        us = int(round(float(frame.time) * 1e6))
+        out += pcapng_block(6, struct.pack("<IIIII", iface, us >> 32,
+                                           us & 0xFFFFFFFF, len(raw),
+                                           len(raw)) + raw)
+    with open(path, "wb") as f:
+        f.write(out)
+
+
 def spoof(out):
+    out0, in0 = 0, 1
     cap = Cap()
-    # From the outside wire, claiming to be a host of the server's LAN
-    # (198.18.1.20), aimed at the rsh port a trusting server would honour.
+    # From the outside wire (out0), claiming to be a host of the server's
+    # LAN (198.18.1.20), aimed at the rsh port a trusting server honours.
     cap.add(tcp4("198.18.1.20", SERVER, 1023, 514, "S", 777))
     cap.add(tcp4("198.18.1.20", SERVER, 1022, 80, "S", 778))
+    # An inside host spoofing an outside address (in0): egress filtering.
+    cap.add(tcp4("203.0.113.9", CLIENT, 1024, 80, "S", 779))
+    n = len(cap.frames)
     handshake(cap, 40000)
-    cap.write(out)
+    # The same inside host, honest, from in0.
+    cap.add(tcp4("198.18.1.20", CLIENT, 1025, 80, "S", 780))
+    ifaces = [out0, out0, in0] + [out0, in0, out0] + [in0]
+    assert len(ifaces) == len(cap.frames) and n == 3
+    write_pcapng(out[:-len(".pcap")] + ".pcapng", ["out0", "in0"],
+                 list(zip(ifaces, cap.frames)))
 
 
 def martians(out):

@@ -17,7 +17,7 @@ fail=0
 
 if /usr/bin/python3 -c 'import scapy' 2>/dev/null; then
 	/usr/bin/python3 "$here/make_captures.py" "$tmp"
-	for p in "$tmp"/*.pcap; do
+	for p in "$tmp"/*.pcap "$tmp"/*.pcapng; do
 		if ! cmp -s "$p" "$here/$(basename "$p")"; then
 			echo "FAIL: make_captures.py no longer makes $(basename "$p")"
 			fail=1
@@ -27,7 +27,9 @@ fi
 
 for conf in "$here"/*.conf; do
 	name=$(basename "$conf" .conf)
-	"$moat" replay -c "$conf" --trace "$here/$name.pcap" >"$tmp/$name.out"
+	cap=$here/$name.pcap
+	[ -f "$cap" ] || cap=$here/$name.pcapng
+	"$moat" replay -c "$conf" --trace "$cap" >"$tmp/$name.out"
 	if diff -u "$here/$name.expected" "$tmp/$name.out"; then
 		echo "ok: $name"
 	else
