@@ -2,20 +2,15 @@
  * Keyed hashes for the SYN proxy's tables (see internal.h).  Off the
  * per-packet hot path's critical part: one SipHash over at most 36 bytes.
  */
-#include <sodium.h>
 #include <string.h>
 
 #include "internal.h"
+#include "moat/siphash.h"
 
 static uint32_t hash_bytes(const uint8_t seed[MOAT_SYN_KEY_LEN],
 			   const uint8_t *b, unsigned len)
 {
-	uint8_t out[crypto_shorthash_BYTES];
-	uint32_t h;
-
-	crypto_shorthash(out, b, len, seed);
-	memcpy(&h, out, sizeof(h));
-	return h;
+	return (uint32_t)moat_siphash24(seed, b, len);
 }
 
 uint32_t syn_hash_tuple(const uint8_t seed[MOAT_SYN_KEY_LEN],

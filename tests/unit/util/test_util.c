@@ -7,7 +7,10 @@
 
 #include <cmocka.h>
 
+#include <sodium.h>
+
 #include "moat/addr.h"
+#include "moat/siphash.h"
 #include "moat/reason.h"
 
 static void reason_names_are_unique_and_round_trip(void **state)
@@ -59,12 +62,36 @@ static void v4_is_mapped(void **state)
 	assert_false(moat_addr_eq(&a, &b));
 }
 
+/* The paper's vector (key 00..0f, message 00..0e) and libsodium's
+ * crypto_shorthash, which is SipHash-2-4, on every length 0..64. */
+static void siphash_matches_reference(void **state)
+{
+	uint8_t key[16], msg[64], ref[8];
+	uint64_t want = 0xa129ca6149be45e5ull;
+
+	(void)state;
+	assert_true(sodium_init() >= 0);
+	for (int i = 0; i < 16; i++)
+		key[i] = (uint8_t)i;
+	for (int i = 0; i < 64; i++)
+		msg[i] = (uint8_t)i;
+	assert_true(moat_siphash24(key, msg, 15) == want);
+	for (size_t len = 0; len <= sizeof(msg); len++) {
+		uint64_t got = moat_siphash24(key, msg, len), r;
+		crypto_shorthash(ref, msg, len, key);
+		memcpy(&r, ref, 8);
+		assert_true(got == r);
+		key[len % 16] ^= (uint8_t)(len * 37);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(reason_names_are_unique_and_round_trip),
 		cmocka_unit_test(addr_parse_and_format),
 		cmocka_unit_test(v4_is_mapped),
+		cmocka_unit_test(siphash_matches_reference),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
