@@ -101,6 +101,7 @@ struct moat_options {
 	uint8_t rst_check;         /* enum moat_rst_check; default exact */
 	uint8_t checksum;          /* enum moat_checksum_mode; default verify */
 	bool detect_hijack;        /* default off */
+	bool hijack_block;         /* `detect hijack block`: RST both sides */
 	bool nonip_pass;           /* non-IP frames (ARP...): default pass */
 	bool log;                  /* `log` given in options */
 	char log_file[MOAT_OPT_PATH_MAX]; /* "" = the default sink (stderr) */

@@ -27,25 +27,29 @@
 static const uint8_t replay_secret[32] = "moat replay: deterministic key.";
 
 struct replay_opts {
-	const char *config, *input, *passed, *dropped, *emitted;
+	const char *config, *input, *passed, *dropped, *emitted, *events;
 	bool trace, json;
 	long explain;
 };
 
 struct replay_out {
 	struct moat_io_pcap_writer *passed, *dropped, *emitted;
+	FILE *events;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: moat replay -c FILE IN.pcap [-o PASSED.pcap] [--dropped D.pcap]\n"
-		"                   [--emitted E.pcap] [--trace] [--json] [--explain N]\n"
+		"                   [--emitted E.pcap] [--events FILE|-] [--trace] [--json]\n"
+		"                   [--explain N]\n"
 		"Runs the engine over a capture (pcap or pcapng); its timestamps drive time.\n"
 		"  -c, --config FILE   configuration (see moat.conf(5))\n"
 		"  -o, --output FILE   write the packets that passed (rewritten as sent)\n"
 		"  --dropped FILE      write the packets that were dropped\n"
 		"  --emitted FILE      write the packets moat itself sent (SYN-ACKs, RSTs...)\n"
+		"  --events FILE|-     write the engine's events (log rules, alerts, mode\n"
+		"                      switches) as JSON lines\n"
 		"  --trace             one line per packet: INDEX<TAB>VERDICT<TAB>REASON\n"
 		"                      (REASON:RULE where a rule decided)\n"
 		"  --json              print the summary as JSON\n"
@@ -62,6 +66,7 @@ static int parse_args(int argc, char **argv, struct replay_opts *o)
 		{ "trace", no_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "explain", required_argument, NULL, 'x' },
+		{ "events", required_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -78,6 +83,7 @@ static int parse_args(int argc, char **argv, struct replay_opts *o)
 		case 't': o->trace = true; break;
 		case 'j': o->json = true; break;
 		case 'x': o->explain = strtol(optarg, NULL, 10); break;
+		case 'v': o->events = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -1;
 		}
@@ -117,6 +123,24 @@ static void write_emitted(struct replay_out *out, struct moat_emit *em,
 		(*count)++;
 	}
 	moat_emit_reset(em);
+}
+
+/* The engine's events, each tagged with the packet that caused it (0: a
+ * tick between packets). */
+static void write_events(struct moat_engine *eng, struct replay_out *out,
+			 long index)
+{
+	struct moat_event ev[16];
+	int n;
+
+	if (!out->events)
+		return;
+	while ((n = moat_engine_events_drain(eng, ev, 16)) > 0)
+		for (int i = 0; i < n; i++)
+			fprintf(out->events,
+				"{\"time_ns\":%llu,\"packet\":%ld,\"event\":%s}\n",
+				(unsigned long long)ev[i].time_ns, index,
+				ev[i].text);
 }
 
 static void print_trace(long index, const struct moat_result *res)
@@ -226,6 +250,7 @@ static int replay_loop(struct moat_engine *eng,
 		while (pk.ts_ns >= next_tick) {
 			moat_engine_tick(eng, next_tick, &em);
 			write_emitted(out, &em, next_tick, emitted);
+			write_events(eng, out, 0);
 			next_tick += TICK_NS;
 		}
 		/* The engine may rewrite the frame: give it a copy. */
@@ -240,6 +265,7 @@ static int replay_loop(struct moat_engine *eng,
 						 sizeof(explain));
 		moat_engine_process(eng, &f, pk.ts_ns, &res, &em);
 		write_emitted(out, &em, pk.ts_ns, emitted);
+		write_events(eng, out, index);
 		if (res.verdict == MOAT_VERDICT_PASS && out->passed)
 			moat_io_pcap_write(out->passed, buf, n, pk.wirelen,
 					   pk.ts_ns);
@@ -283,7 +309,7 @@ static int read_ifaces(const char *path, struct moat_io_pcapng_map *map)
 
 int moat_cli_replay(int argc, char **argv)
 {
-	struct replay_out out = { NULL, NULL, NULL };
+	struct replay_out out = { NULL, NULL, NULL, NULL };
 	struct moat_io_pcap_reader *rd = NULL;
 	struct moat_engine_params par;
 	struct moat_config *cfg = NULL;
@@ -318,6 +344,15 @@ int moat_cli_replay(int argc, char **argv)
 	    open_writer(&out.dropped, o.dropped, linktype) < 0 ||
 	    open_writer(&out.emitted, o.emitted, linktype) < 0)
 		goto done;
+	if (o.events) {
+		out.events = strcmp(o.events, "-") ? fopen(o.events, "w") :
+			     stdout;
+		if (!out.events) {
+			fprintf(stderr, "moat replay: %s: %s\n", o.events,
+				strerror(errno));
+			goto done;
+		}
+	}
 	memcpy(par.secret, replay_secret, sizeof(par.secret));
 	eng = moat_engine_create(cfg, &par);
 	if (!eng) {
@@ -336,6 +371,8 @@ done:
 	if (out.dropped && moat_io_pcap_writer_close(out.dropped) < 0)
 		status = 1;
 	if (out.emitted && moat_io_pcap_writer_close(out.emitted) < 0)
+		status = 1;
+	if (out.events && out.events != stdout && fclose(out.events) != 0)
 		status = 1;
 	moat_io_pcapng_map_free(&map);
 	moat_engine_destroy(eng);

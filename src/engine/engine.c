@@ -114,6 +114,7 @@ struct moat_engine *moat_engine_create(const struct moat_config *cfg,
 	    moat_engine_src_create(e) < 0)
 		goto fail;
 	moat_ct_set_free_hook(e->ct, flow_leaves, e);
+	moat_engine_hijack_set_block(e, e->opt.hijack_block);
 	return e;
 fail:
 	moat_engine_destroy(e);
@@ -149,6 +150,7 @@ void moat_engine_reload(struct moat_engine *e, const struct moat_config *cfg)
 	moat_ct_set_params(e->ct, &cp);
 	moat_engine_syn_reload(e);
 	moat_engine_src_reload(e);
+	moat_engine_hijack_set_block(e, e->opt.hijack_block);
 }
 
 void moat_engine_set_syncookies(struct moat_engine *e, int mode)
@@ -382,12 +384,12 @@ static void new_flow(struct moat_engine *e, struct moat_flight *fl,
 	struct moat_ct_entry *ent;
 	enum moat_reason why = MOAT_R_NONE;
 
-	if (rule) {
-		why = moat_engine_src_admit(e, fl, rule);
-		if (why != MOAT_R_NONE) {
-			finish(e, fl, MOAT_VERDICT_DROP, why);
-			return;
-		}
+	/* Without a rule (policy pass) only an overloaded source is
+	 * refused. */
+	why = moat_engine_src_admit(e, fl, rule);
+	if (why != MOAT_R_NONE) {
+		finish(e, fl, MOAT_VERDICT_DROP, why);
+		return;
 	}
 	ent = moat_ct_insert(e->ct, &fl->p, fl->now, &why);
 	if (!ent) {

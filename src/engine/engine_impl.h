@@ -112,8 +112,8 @@ void moat_engine_hijack_stats(const struct moat_engine *e,
 int moat_engine_hijack_stats_json(const struct moat_engine *e, char *buf,
 				  unsigned long len);
 /* Reset flagged flows on both sides (MOAT_R_HIJACK_BLOCKED) instead of
- * only alerting; off at create.  Meant for an option `detect hijack
- * block`, which the grammar does not have yet. */
+ * only alerting: `options { detect hijack block }`, set at create and
+ * reload. */
 void moat_engine_hijack_set_block(struct moat_engine *e, bool block);
 
 /*

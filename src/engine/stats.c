@@ -44,7 +44,23 @@ int moat_engine_stats_json(const struct moat_engine *e, char *buf,
 			return -1;
 		off += (size_t)n;
 	}
-	n = snprintf(buf + off, len - off, "}}");
+	n = snprintf(buf + off, len - off, "},\"hijack\":");
+	if (n < 0 || (size_t)n >= len - off)
+		return -1;
+	off += (size_t)n;
+	n = moat_engine_hijack_stats_json(e, buf + off, len - off);
+	if (n < 0 || (size_t)n >= len - off)
+		return -1;
+	off += (size_t)n;
+	n = snprintf(buf + off, len - off, ",\"sources\":");
+	if (n < 0 || (size_t)n >= len - off)
+		return -1;
+	off += (size_t)n;
+	n = moat_engine_src_stats_json(e, buf + off, len - off);
+	if (n < 0 || (size_t)n >= len - off)
+		return -1;
+	off += (size_t)n;
+	n = snprintf(buf + off, len - off, "}");
 	if (n < 0 || (size_t)n >= len - off)
 		return -1;
 	return (int)(off + (size_t)n);

@@ -53,6 +53,7 @@ void moat_options_defaults(struct moat_options *o)
 	o->rst_check = MOAT_RST_CHECK_EXACT;
 	o->checksum = MOAT_CHECKSUM_VERIFY;
 	o->detect_hijack = false;
+	o->hijack_block = false;
 	o->nonip_pass = true;
 }
 
@@ -174,8 +175,18 @@ static int opt_value(struct parser *P, const char *key, struct moat_options *o)
 		return set_flag(P, rst, "'exact' or 'window'", &o->rst_check);
 	if (!strcmp(key, "checksum"))
 		return set_flag(P, csum, "'verify' or 'ignore'", &o->checksum);
-	if (!strcmp(key, "detect"))
-		return set_bool(P, detect, "'hijack' or 'off'", &o->detect_hijack);
+	if (!strcmp(key, "detect")) {
+		if (set_bool(P, detect, "'hijack' or 'off'",
+			     &o->detect_hijack) < 0)
+			return -1;
+		/* `detect hijack block`: close a flow caught being hijacked. */
+		o->hijack_block = false;
+		if (o->detect_hijack && moat_rule_is(P, "block")) {
+			moat_rule_next(P);
+			o->hijack_block = true;
+		}
+		return 0;
+	}
 	if (!strcmp(key, "nonip"))
 		return set_bool(P, nonip, "'pass' or 'drop'", &o->nonip_pass);
 	if (!strcmp(key, "log"))

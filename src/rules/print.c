@@ -38,7 +38,9 @@ static void print_options(const struct moat_options *o, FILE *f)
 	fprintf(f, "    rst-check %s; checksum %s; detect %s; nonip %s\n",
 		o->rst_check == MOAT_RST_CHECK_WINDOW ? "window" : "exact",
 		o->checksum == MOAT_CHECKSUM_IGNORE ? "ignore" : "verify",
-		o->detect_hijack ? "hijack" : "off", o->nonip_pass ? "pass" : "drop");
+		!o->detect_hijack ? "off" :
+		o->hijack_block ? "hijack block" : "hijack",
+		o->nonip_pass ? "pass" : "drop");
 	for (int i = 0; i < MOAT_TIMEOUT_COUNT; i++)
 		fprintf(f, "%s%s %u", i ? "; timeout " : "    timeout ",
 			moat_timeout_name(i), o->timeout[i]);

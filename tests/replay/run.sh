@@ -29,12 +29,25 @@ for conf in "$here"/*.conf; do
 	name=$(basename "$conf" .conf)
 	cap=$here/$name.pcap
 	[ -f "$cap" ] || cap=$here/$name.pcapng
-	"$moat" replay -c "$conf" --trace "$cap" >"$tmp/$name.out"
+	# A configuration may replay another test's capture.
+	other=$(sed -n 's/^# capture: *//p' "$conf")
+	[ -z "$other" ] || cap=$here/$other
+	"$moat" replay -c "$conf" --trace --events "$tmp/$name.events" "$cap" \
+		>"$tmp/$name.out"
 	if diff -u "$here/$name.expected" "$tmp/$name.out"; then
 		echo "ok: $name"
 	else
 		echo "FAIL: $name (the diff above: expected, then got)"
 		fail=1
+	fi
+	# The alerts and logs the engine raised, where the test names them.
+	if [ -f "$here/$name.events" ]; then
+		if diff -u "$here/$name.events" "$tmp/$name.events"; then
+			echo "ok: $name events"
+		else
+			echo "FAIL: $name events (the diff above)"
+			fail=1
+		fi
 	fi
 done
 exit $fail
