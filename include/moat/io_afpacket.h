@@ -60,6 +60,7 @@ struct moat_io_rxframe {
 	uint32_t wirelen;
 	uint32_t status;   /* TP_STATUS_* of the frame (CSUMNOTREADY, VLAN...) */
 	uint16_t vlan_tci, vlan_tpid; /* when status has TP_STATUS_VLAN_VALID */
+	uint32_t ts_sec, ts_nsec;     /* kernel receive time, CLOCK_REALTIME */
 	bool copied;       /* data is the port's scratch buffer (VLAN tag put
 			    * back): queue it with moat_io_txq_add_copy */
 };
@@ -117,6 +118,9 @@ struct moat_io_port_stats {
 	uint64_t rx_csum_partial; /* TP_STATUS_CSUMNOTREADY: offload still on */
 	uint64_t kernel_drops;    /* ring full (PACKET_STATISTICS tp_drops) */
 	uint64_t rx_vlan;         /* VLAN tags put back from the metadata */
+	/* How long frames waited in the ring: from the kernel's receive
+	 * timestamp of a block's first (oldest) frame to moat taking it. */
+	uint64_t delay_sum_ns, delay_blocks, delay_max_ns;
 };
 
 /* Super-frame offloads found on at start (bit set = on). */

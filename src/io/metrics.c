@@ -29,10 +29,13 @@ static void port_text(struct moat_io_buf *b, const struct moat_io_port *p)
 	moat_io_buf_printf(b,
 		"port %s rx %" PRIu64 " tx %" PRIu64 " tx-errors %" PRIu64
 		" oversize %" PRIu64 " truncated %" PRIu64 " csum-partial %" PRIu64
-		" ring-drops %" PRIu64 " bad %" PRIu64 "\n",
+		" ring-drops %" PRIu64 " bad %" PRIu64 " ring-delay-avg-us %" PRIu64
+		" ring-delay-max-us %" PRIu64 "\n",
 		p->ifname, p->st.rx_packets, p->tx.st.packets, p->tx.st.errors,
 		p->tx.st.oversize, p->st.rx_truncated, p->st.rx_csum_partial,
-		p->st.kernel_drops, p->st.rx_bad);
+		p->st.kernel_drops, p->st.rx_bad,
+		p->st.delay_blocks ? p->st.delay_sum_ns / p->st.delay_blocks / 1000 : 0,
+		p->st.delay_max_ns / 1000);
 }
 
 void moat_io_stats_text(struct moat_io_buf *b, const struct moat_io_stats_view *v)
@@ -63,10 +66,13 @@ static void port_json(struct moat_io_buf *b, const struct moat_io_port *p,
 		"\"%s\":{\"rx\":%" PRIu64 ",\"tx\":%" PRIu64 ",\"tx_errors\":%" PRIu64
 		",\"oversize\":%" PRIu64 ",\"truncated\":%" PRIu64
 		",\"csum_partial\":%" PRIu64 ",\"ring_drops\":%" PRIu64
+		",\"ring_delay_avg_us\":%" PRIu64 ",\"ring_delay_max_us\":%" PRIu64
 		",\"offloads\":%u}%s",
 		p->ifname, p->st.rx_packets, p->tx.st.packets, p->tx.st.errors,
 		p->tx.st.oversize, p->st.rx_truncated, p->st.rx_csum_partial,
-		p->st.kernel_drops, p->offloads, last ? "" : ",");
+		p->st.kernel_drops,
+		p->st.delay_blocks ? p->st.delay_sum_ns / p->st.delay_blocks / 1000 : 0,
+		p->st.delay_max_ns / 1000, p->offloads, last ? "" : ",");
 }
 
 void moat_io_stats_json(struct moat_io_buf *b, const struct moat_io_stats_view *v)
