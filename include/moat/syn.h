@@ -367,6 +367,18 @@ void moat_syn_mode_half_open(struct moat_syn_modes *m,
 uint32_t moat_syn_mode_tick(struct moat_syn_modes *m, uint64_t now_ns,
 			    struct moat_syn_mode_event *ev, uint32_t max);
 
+/* The destinations the detector watches, for `moat ctl stats`: up to
+ * @max into @out; returns how many.  Control plane (walks the table). */
+struct moat_syn_mode_view {
+	struct moat_addr dst;
+	uint16_t port;
+	bool cookies;
+	uint32_t half_open;
+	uint32_t rate;           /* SYNs in the last full second */
+};
+uint32_t moat_syn_mode_list(const struct moat_syn_modes *m,
+			    struct moat_syn_mode_view *out, uint32_t max);
+
 /* Whether @dst:@port is in cookie mode now (tests, stats). */
 bool moat_syn_mode_cookies(const struct moat_syn_modes *m,
 			   const struct moat_addr *dst, uint16_t port);

@@ -5,6 +5,39 @@
 #include <stdio.h>
 
 #include "engine/engine_impl.h"
+#include "moat/syn_proxy.h"
+
+/* The SYN proxy's mode per protected destination. */
+static int syn_modes_json(const struct moat_engine *e, char *buf,
+			  unsigned long len)
+{
+	struct moat_syn_mode_view v[64];
+	char a[MOAT_ADDR_STRLEN];
+	uint32_t k = moat_syn_mode_list(moat_syn_modes(e->syn), v, 64);
+	size_t off = 0;
+	int n;
+
+	n = snprintf(buf, len, ",\"synproxy\":[");
+	if (n < 0 || (size_t)n >= len)
+		return -1;
+	off = (size_t)n;
+	for (uint32_t i = 0; i < k; i++) {
+		n = snprintf(buf + off, len - off,
+			     "%s{\"dst\":\"%s\",\"port\":%u,\"mode\":\"%s\","
+			     "\"half_open\":%u,\"syn_rate\":%u}",
+			     i ? "," : "",
+			     moat_addr_format(&v[i].dst, a, sizeof(a)),
+			     v[i].port, v[i].cookies ? "cookies" : "state",
+			     v[i].half_open, v[i].rate);
+		if (n < 0 || (size_t)n >= len - off)
+			return -1;
+		off += (size_t)n;
+	}
+	n = snprintf(buf + off, len - off, "]");
+	if (n < 0 || (size_t)n >= len - off)
+		return -1;
+	return (int)(off + (size_t)n);
+}
 
 int moat_engine_stats_json(const struct moat_engine *e, char *buf,
 			   unsigned long len)
@@ -57,6 +90,10 @@ int moat_engine_stats_json(const struct moat_engine *e, char *buf,
 		return -1;
 	off += (size_t)n;
 	n = moat_engine_src_stats_json(e, buf + off, len - off);
+	if (n < 0 || (size_t)n >= len - off)
+		return -1;
+	off += (size_t)n;
+	n = syn_modes_json(e, buf + off, len - off);
 	if (n < 0 || (size_t)n >= len - off)
 		return -1;
 	off += (size_t)n;

@@ -282,3 +282,22 @@ bool moat_syn_mode_cookies(const struct moat_syn_modes *m,
 	s = find(m, dst, port);
 	return s && s->cookies;
 }
+
+uint32_t moat_syn_mode_list(const struct moat_syn_modes *m,
+			    struct moat_syn_mode_view *out, uint32_t max)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < m->sets * MODE_WAYS && n < max; i++) {
+		const struct mode_slot *s = &m->slot[i];
+		if (!s->used)
+			continue;
+		out[n].dst = s->dst;
+		out[n].port = s->port;
+		out[n].cookies = s->cookies;
+		out[n].half_open = s->half_open;
+		out[n].rate = s->prev > s->cur ? s->prev : s->cur;
+		n++;
+	}
+	return n;
+}

@@ -309,6 +309,11 @@ static void hybrid_switches_both_ways(void **state)
 			cookies++;
 	}
 	assert_true(cookies > 800);
+	/* `moat ctl stats` shows the destination in cookie mode. */
+	char js[8192];
+	assert_true(moat_engine_stats_json(h.eng, js, sizeof(js)) > 0);
+	assert_non_null(strstr(js, "{\"dst\":\"198.18.1.10\",\"port\":80,"
+				   "\"mode\":\"cookies\""));
 	/* After the flood, a quiet period brings state mode back. */
 	for (int i = 0; i < 400; i++) {
 		h.now += SEC / 10;
