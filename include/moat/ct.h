@@ -174,7 +174,10 @@ struct moat_ct_entry {
 	int8_t zone[2];           /* engine: ingress zone per direction; -1 */
 	uint8_t flags;            /* enum moat_ct_flag */
 	uint8_t wscale_fix;       /* synproxy: window rescale client/server */
-	uint8_t spare[6];
+	uint16_t ack_gap[2];      /* ct: peer[d].end minus the highest ACK
+				     the other side sent for it (its last
+				     known rcv.nxt); 0xffff: unknown */
+	uint8_t spare[2];
 };
 static_assert(sizeof(struct moat_ct_entry) == 128,
 	      "a flow is two cache lines");
@@ -264,7 +267,9 @@ struct moat_ct_entry *moat_ct_insert_as(struct moat_ct *ct,
  *   TCP_ACK_TOO_OLD        ACK further back than a window
  *   TCP_RST_OUT_OF_WINDOW  RST outside the window
  *   TCP_RST_CHALLENGE      rst_exact: in window but not at rcv.nxt (RFC
- *                          5961 section 3.2; the endpoint would challenge)
+ *                          5961 section 3.2; the endpoint would challenge);
+ *                          rcv.nxt is either the sender's end or the
+ *                          receiver's highest ACK (data may be in flight)
  *   TCP_SYN_IN_WINDOW      SYN on a synchronized flow (RFC 5961 section 4)
  *   TCP_BAD_STATE          flags impossible in this state, or a SYNPROXY
  *                          flow (those packets belong to the SYN proxy)

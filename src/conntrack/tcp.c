@@ -59,6 +59,8 @@ enum {
 	CT_MAXACKWINDOW = 66000,
 	/* RFC 7323 section 2.3: no window exceeds 2^30. */
 	CT_BACK_MAX = 1u << 30,
+	/* struct moat_ct_entry.ack_gap: not known (or too far to store). */
+	CT_GAP_UNKNOWN = 0xffff,
 };
 
 static inline bool seq_lt(uint32_t a, uint32_t b)
@@ -175,6 +177,7 @@ void ct_tcp_new(struct moat_ct_entry *e, const struct moat_pkt *p, bool loose)
 
 	seg_of(e, MOAT_CT_ORIG, p, &g);
 	init_side(&e->peer[MOAT_CT_ORIG], &e->peer[MOAT_CT_REPLY], &g, p);
+	e->ack_gap[0] = e->ack_gap[1] = CT_GAP_UNKNOWN;
 	if (loose) {
 		/* Picked up mid-stream: no handshake, so no window scale and
 		 * no idea of the receiver; learn, do not enforce. */
@@ -206,10 +209,42 @@ bool moat_ct_syn_reuses(const struct moat_ct_entry *e, int dir,
 }
 
 /*
+ * The receiver's rcv.nxt is somewhere between its highest ACK and the
+ * sender's end (segments may be in flight or lost); ack_gap keeps the
+ * first as a distance below the second, in 16 bits, unknown when farther.
+ */
+static uint16_t gap_grow(uint16_t gap, uint32_t by)
+{
+	if (gap == CT_GAP_UNKNOWN || by >= (uint32_t)(CT_GAP_UNKNOWN - gap))
+		return CT_GAP_UNKNOWN;
+	return (uint16_t)(gap + by);
+}
+
+static uint16_t gap_acked(uint16_t gap, uint32_t end, uint32_t ack)
+{
+	uint32_t d = end - ack;
+
+	if (d < CT_GAP_UNKNOWN && (gap == CT_GAP_UNKNOWN || d < gap))
+		return (uint16_t)d;
+	return gap;
+}
+
+static bool at_rcv_nxt(const struct moat_ct_entry *e, int dir, uint32_t seq)
+{
+	const struct moat_ct_peer *s = &e->peer[dir];
+	uint16_t gap = e->ack_gap[dir];
+
+	if (seq == s->end || (s->state >= S_FIN_SENT && seq == s->end - 1))
+		return true;
+	return gap != CT_GAP_UNKNOWN && seq == s->end - gap;
+}
+
+/*
  * RFC 9293 section 3.10.7.3: in SYN-SENT a RST is acceptable when it
  * acknowledges the SYN.  Later, RFC 5961 section 3.2: exactly at rcv.nxt
  * (estimated as the sender's end; a RST after a FIN may carry the FIN's
- * number) passes; elsewhere in the window the endpoint would answer with a
+ * number, or its peer may not have received everything: its highest ACK)
+ * passes; elsewhere in the window the endpoint would answer with a
  * challenge ACK, so with rst_exact we drop it; outside the window, always.
  */
 static enum moat_reason check_rst(const struct moat_ct *ct,
@@ -227,7 +262,7 @@ static enum moat_reason check_rst(const struct moat_ct *ct,
 			return MOAT_R_STATE_MATCH;
 		return MOAT_R_TCP_RST_OUT_OF_WINDOW;
 	}
-	if (seq == s->end || (s->state >= S_FIN_SENT && seq == s->end - 1))
+	if (at_rcv_nxt(e, dir, seq))
 		return MOAT_R_STATE_MATCH;
 	if (seq_gt(seq, s->maxend) || seq_lt(seq, s->end - back_of(r)))
 		return MOAT_R_TCP_RST_OUT_OF_WINDOW;
@@ -345,17 +380,20 @@ static enum moat_reason track_segment(struct moat_ct_entry *e, int dir,
 				      const struct moat_pkt *p)
 {
 	struct moat_ct_peer s = e->peer[dir], r = e->peer[!dir];
+	uint16_t sgap = e->ack_gap[dir], rgap = e->ack_gap[!dir];
 	enum moat_reason why;
 	struct seg g;
 
 	seg_of(e, dir, p, &g);
 	if (!(s.flags & MOAT_CT_PEER_SEEN)) {
 		init_side(&s, &r, &g, p);
+		sgap = CT_GAP_UNKNOWN;
 	} else if ((g.flags & (MOAT_TCP_SYN | MOAT_TCP_ACK)) == MOAT_TCP_SYN &&
 		   e->state == MOAT_CT_SYN_SENT && seq_gt(g.end, s.end)) {
 		/* RFC 9293 section 3.4.1: a restarted client uses a new ISN
 		 * beyond the old ones; follow it. */
 		init_side(&s, &r, &g, p);
+		sgap = CT_GAP_UNKNOWN;
 	} else if ((g.flags & MOAT_TCP_SYN) && seq_geq(g.seq, s.end)) {
 		/* A SYN from a side that already sent one can only be a
 		 * retransmission of it. */
@@ -372,6 +410,10 @@ static enum moat_reason track_segment(struct moat_ct_entry *e, int dir,
 	 * text after a FIN "should not occur"). */
 	if (s.state >= S_FIN_SENT && seq_gt(g.end, s.end))
 		return MOAT_R_TCP_CLOSED;
+	if (seq_gt(g.end, s.end))
+		sgap = gap_grow(sgap, g.end - s.end);
+	if (g.has_ack)
+		rgap = gap_acked(rgap, r.end, g.ack);
 	update_sides(&s, &r, &g);
 	if (s.ttl == 0)
 		s.ttl = p->ttl; /* a side handed over by the SYN proxy */
@@ -379,6 +421,8 @@ static enum moat_reason track_segment(struct moat_ct_entry *e, int dir,
 		e->flags |= MOAT_CT_F_TTL_CHANGED;
 	e->peer[dir] = s;
 	e->peer[!dir] = r;
+	e->ack_gap[dir] = sgap;
+	e->ack_gap[!dir] = rgap;
 	/* RFC 7323 section 2.2: scaling only when both SYNs offered it. */
 	if ((g.flags & MOAT_TCP_SYN) && !both_wscale(e) &&
 	    (r.flags & MOAT_CT_PEER_SEEN))
@@ -421,6 +465,7 @@ void moat_ct_tcp_handover(struct moat_ct_entry *e, int dir, uint32_t end,
 {
 	struct moat_ct_peer *s = &e->peer[dir & 1];
 
+	e->ack_gap[dir & 1] = CT_GAP_UNKNOWN;
 	s->end = end;
 	s->maxend = maxend;
 	s->maxwin = maxwin ? maxwin : 1;

@@ -120,6 +120,25 @@ static const struct scenario scenarios[] = {
 		{ 'c', R, CI - 100000, 0, 0, 0, MOAT_R_TCP_RST_OUT_OF_WINDOW },
 		{ 'c', R, CI + 1, 0, 0, 0, M, MOAT_CT_CLOSED },
 	) },
+	{ "RST at the receiver's highest ACK (data in flight)", false, false,
+	  false, ROWS(
+		HANDSHAKE,
+		{ 'c', A, CI + 1, SI + 1, 65535, 100, M },
+		{ 's', A, SI + 1, CI + 1, 65535, 0, M },
+		{ 'c', R, CI + 50, 0, 0, 0, MOAT_R_TCP_RST_CHALLENGE },
+		{ 'c', R, CI + 1, 0, 0, 0, M, MOAT_CT_CLOSED },
+	) },
+	{ "RST: only the highest ACK counts", false, false, false, ROWS(
+		HANDSHAKE,
+		{ 'c', A, CI + 1, SI + 1, 65535, 100, M },
+		{ 's', A, SI + 1, CI + 1, 65535, 0, M },
+		{ 's', A, SI + 1, CI + 101, 65535, 0, M },
+		{ 's', A, SI + 1, CI + 51, 65535, 0, M },  /* reordered */
+		{ 'c', A, CI + 101, SI + 1, 65535, 200, M },
+		{ 'c', R, CI + 1, 0, 0, 0, MOAT_R_TCP_RST_CHALLENGE },
+		{ 'c', R, CI + 51, 0, 0, 0, MOAT_R_TCP_RST_CHALLENGE },
+		{ 'c', R, CI + 101, 0, 0, 0, M, MOAT_CT_CLOSED },
+	) },
 	{ "RST in window, not exact mode", false, true, false, ROWS(
 		HANDSHAKE,
 		{ 's', R, SI + 1000000, 0, 0, 0, MOAT_R_TCP_RST_OUT_OF_WINDOW },
