@@ -122,6 +122,12 @@ static void prom_ports(struct moat_io_buf *b, const struct moat_io_stats_view *v
 		  offsetof(struct moat_io_port_stats, kernel_drops), false },
 		{ "moat_port_truncated_total", "Frames cut by the ring: not forwarded.",
 		  offsetof(struct moat_io_port_stats, rx_truncated), false },
+		{ "moat_port_csum_partial_total",
+		  "Frames with a partial checksum (sender offload), completed.",
+		  offsetof(struct moat_io_port_stats, rx_csum_partial), false },
+		{ "moat_port_vlan_restored_total",
+		  "VLAN tags put back from the kernel's metadata.",
+		  offsetof(struct moat_io_port_stats, rx_vlan), false },
 		{ "moat_port_tx_packets_total", "Frames sent.",
 		  offsetof(struct moat_io_txq_stats, packets), true },
 		{ "moat_port_tx_errors_total", "Frames the kernel refused to send.",
@@ -142,6 +148,12 @@ static void prom_ports(struct moat_io_buf *b, const struct moat_io_stats_view *v
 					   m[k].name, p->ifname, val);
 		}
 	}
+	prom_head(b, "moat_port_ring_delay_max_seconds", "gauge",
+		  "Longest wait of a frame in the receive ring since start.");
+	for (int i = 0; i < v->nports; i++)
+		moat_io_buf_printf(b, "moat_port_ring_delay_max_seconds{port=\"%s\"} "
+				   "%.6f\n", v->ports[i]->ifname,
+				   (double)v->ports[i]->st.delay_max_ns / 1e9);
 }
 
 void moat_io_metrics_prom(struct moat_io_buf *b,

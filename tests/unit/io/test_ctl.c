@@ -122,6 +122,7 @@ static struct fixture *make_fixture(void)
 	f->ports[0].st.rx_packets = 8;
 	f->ports[1].tx.st.packets = 5;
 	f->ports[1].tx.st.oversize = 1;
+	f->ports[0].st.delay_max_ns = 2500000;
 	f->pp[0] = &f->ports[0];
 	f->pp[1] = &f->ports[1];
 	f->v = (struct moat_io_stats_view){
@@ -188,6 +189,7 @@ static void metrics_prom(void **state)
 	assert_non_null(strstr(b.p, "# TYPE moat_flows gauge\nmoat_flows 4\n"));
 	assert_non_null(strstr(b.p, "moat_port_oversize_total{port=\"in0\"} 1\n"));
 	assert_non_null(strstr(b.p, "moat_port_rx_packets_total{port=\"out0\"} 8\n"));
+	assert_non_null(strstr(b.p, "moat_port_ring_delay_max_seconds{port=\"out0\"} 0.002500\n"));
 	for (char *l = strtok_r(b.p, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 		char *sp = strrchr(l, ' ');
 		char *end;
@@ -197,7 +199,7 @@ static void metrics_prom(void **state)
 			continue;
 		}
 		assert_non_null(sp);
-		strtoull(sp + 1, &end, 10);
+		strtod(sp + 1, &end);
 		assert_true(end > sp + 1 && *end == 0);
 		assert_true(!strncmp(l, "moat_", 5));
 		assert_true(!strchr(l, '{') || sp[-1] == '}');
