@@ -187,9 +187,10 @@ static_assert(offsetof(struct moat_ct_entry, peer) == 64,
 struct moat_ct;
 
 /*
- * Create a table of @p->max_flows flows (rounded up to at least 1) with
- * power-of-two hash buckets.  All memory is allocated here.  Returns NULL
- * (errno set) on failure.
+ * Create a table of @p->max_flows flows (1 to 2^31 - 16) with power-of-two
+ * hash buckets and a timer wheel.  All memory is allocated (and touched)
+ * here; big tables ask for transparent huge pages.  Returns NULL with errno
+ * EINVAL or ENOMEM on failure.
  */
 struct moat_ct *moat_ct_create(const struct moat_ct_params *p);
 void moat_ct_destroy(struct moat_ct *ct); /* accepts NULL */
@@ -207,9 +208,10 @@ struct moat_ct_entry *moat_ct_lookup(struct moat_ct *ct,
 
 /*
  * The same for @n packets at once: hashes all, prefetches the buckets,
- * then the entries, then compares, so that DRAM misses overlap.  @out[i]
- * and @dirs[i] receive each result.  Any @n; works in chunks of
- * MOAT_CT_BURST.
+ * then the entries (both lines: track reads the second), then compares, so
+ * that DRAM misses overlap.  @out[i] and @dirs[i] receive each result.
+ * Any @n; works in chunks of MOAT_CT_BURST.  Read-only: the results stay
+ * valid until the next insert, remove or expire.
  */
 enum { MOAT_CT_BURST = 32 };
 void moat_ct_lookup_burst(struct moat_ct *ct, const struct moat_pkt *const *p,
