@@ -284,6 +284,49 @@ static void server_rst_resets_client(void **state)
 	h_stop(&h);
 }
 
+
+/* The server never answers the proxy's SYN: moat sends it again, then
+ * gives up and resets the client; the flow is gone. */
+static void silent_server(void **state)
+{
+	struct harness h;
+	struct moat_pkt p;
+	uint32_t cookie, isn = 9000;
+	int syns = 0, rsts = 0;
+
+	(void)state;
+	h_start(&h, conf_on);
+	teach_server(&h);
+	cookie = client_syn(&h, 40004, isn, NULL);
+	struct seg ack = { CLIENT, SERVER, 40004, 80, isn + 1, cookie + 1,
+			   MOAT_TCP_ACK, 0, 0, 0, NULL };
+	h_tcp(&h, OUT, &ack);
+	assert_int_equal(h.out.count, 1); /* the SYN to the server */
+	for (int i = 0; i < 60; i++) {
+		h.now += SEC / 10;
+		moat_emit_reset(&h.out);
+		moat_engine_tick(h.eng, h.now, &h.out);
+		for (uint32_t k = 0; k < h.out.count; k++) {
+			emitted(&h, k, &p);
+			if (p.tcp_flags == MOAT_TCP_SYN && p.dport == 80)
+				syns++;
+			if ((p.tcp_flags & MOAT_TCP_RST) && p.dport == 40004)
+				rsts++;
+		}
+	}
+	assert_true(syns >= 1);
+	assert_int_equal(rsts, 1);
+	/* The flow is gone: a late copy of the final ACK, its cookie still
+	 * valid, opens the server side anew (a new SYN to the server). */
+	const struct moat_result *r = h_tcp(&h, OUT, &ack);
+	assert_int_equal(r->verdict, MOAT_VERDICT_DROP);
+	assert_int_equal(r->reason, MOAT_R_SYN_PROXY_CONSUMED);
+	assert_int_equal(h.out.count, 1);
+	emitted(&h, 0, &p);
+	assert_int_equal(p.tcp_flags, MOAT_TCP_SYN);
+	h_stop(&h);
+}
+
 static void hybrid_switches_both_ways(void **state)
 {
 	struct harness h;
@@ -333,6 +376,7 @@ int main(void)
 		cmocka_unit_test(forged_and_stale_cookies),
 		cmocka_unit_test(lost_final_ack_is_recovered),
 		cmocka_unit_test(server_rst_resets_client),
+		cmocka_unit_test(silent_server),
 		cmocka_unit_test(hybrid_switches_both_ways),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
