@@ -102,6 +102,7 @@ struct moat_options {
 	uint8_t checksum;          /* enum moat_checksum_mode; default verify */
 	bool detect_hijack;        /* default off */
 	bool hijack_block;         /* `detect hijack block`: RST both sides */
+	int bogon_set;             /* `bogons @set`: named set index, or -1 */
 	bool nonip_pass;           /* non-IP frames (ARP...): default pass */
 	bool log;                  /* `log` given in options */
 	char log_file[MOAT_OPT_PATH_MAX]; /* "" = the default sink (stderr) */

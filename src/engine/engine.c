@@ -255,6 +255,11 @@ static bool stage_sanity(struct moat_engine *e, struct moat_flight *fl)
 	}
 	if (e->opt.antispoof) {
 		r = moat_engine_check_martians(p);
+		if (r == MOAT_R_NONE && e->opt.bogon_set >= 0 &&
+		    moat_set_contains(moat_config_set(e->cfg,
+						      e->opt.bogon_set),
+				      &p->src))
+			r = MOAT_R_BOGON_SRC;
 		if (r == MOAT_R_NONE)
 			r = moat_engine_check_zone(e->cfg, p,
 						   fl->res->in_zone);

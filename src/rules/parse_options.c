@@ -54,6 +54,7 @@ void moat_options_defaults(struct moat_options *o)
 	o->checksum = MOAT_CHECKSUM_VERIFY;
 	o->detect_hijack = false;
 	o->hijack_block = false;
+	o->bogon_set = -1;
 	o->nonip_pass = true;
 }
 
@@ -94,6 +95,29 @@ static int opt_log(struct parser *P, struct moat_options *o)
 		snprintf(o->log_file, sizeof(o->log_file), "%s", P->tok.text);
 		moat_rule_next(P);
 	}
+	return 0;
+}
+
+/* `bogons @set`: sources the administrator knows no honest packet has. */
+static int opt_bogons(struct parser *P, struct moat_options *o)
+{
+	const struct moat_set *s;
+
+	if (P->tok.kind != T_SETREF && P->tok.kind != T_WORD)
+		return moat_rule_expected(P, "@set after 'bogons'");
+	s = moat_rule_set_find(P->c, P->tok.text);
+	if (!s) {
+		moat_rule_err(P, &P->tok, "unknown set '@%s' (define it before "
+			      "the options that use it)", P->tok.text);
+		return -1;
+	}
+	if (s->kind != MOAT_SET_ADDR) {
+		moat_rule_err(P, &P->tok, "bogons needs an address set; '@%s' "
+			      "holds ports", P->tok.text);
+		return -1;
+	}
+	o->bogon_set = s->index;
+	moat_rule_next(P);
 	return 0;
 }
 
@@ -191,13 +215,15 @@ static int opt_value(struct parser *P, const char *key, struct moat_options *o)
 		return set_bool(P, nonip, "'pass' or 'drop'", &o->nonip_pass);
 	if (!strcmp(key, "log"))
 		return opt_log(P, o);
+	if (!strcmp(key, "bogons"))
+		return opt_bogons(P, o);
 	return -2;
 }
 
 static const char *const option_keys[] = {
 	"policy", "syncookies", "antispoof", "max-flows", "pickup", "timeout",
 	"syncookies-threshold", "syncookies-rate", "syncookies-quiet",
-	"rst-check", "checksum", "detect", "nonip", "log",
+	"rst-check", "checksum", "detect", "nonip", "log", "bogons",
 };
 enum { NKEYS = sizeof(option_keys) / sizeof(option_keys[0]) };
 

@@ -195,6 +195,10 @@ int moat_config_print(const struct moat_config *c, FILE *f)
 			      f);
 		fputs(c->named[i]->overload ? " # overload target\n" : "\n", f);
 	}
+	/* After the sets: the option names one. */
+	if (c->opt.bogon_set >= 0)
+		fprintf(f, "options { bogons @%s }\n",
+			c->named[c->opt.bogon_set]->name);
 	for (int i = 0; i < c->nrules; i++)
 		print_rule(c, i, f);
 	return ferror(f) ? -EIO : 0;

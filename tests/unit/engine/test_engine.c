@@ -8,7 +8,9 @@
 static const char *const conf =
 	"zone outside { interface out0; default }\n"
 	"zone inside { interface in0; networks 198.18.1.0/24 }\n"
-	"options { policy drop\n antispoof on\n syncookies off }\n"
+	"set bogons = { 198.19.250.0/24, 2001:db8:dead::/48 }\n"
+	"options { policy drop\n antispoof on\n syncookies off\n"
+	" bogons @bogons }\n"
 	"block from outside tcp port 512-514\n"
 	"reject from outside to 198.18.1.10 tcp port 8080\n"
 	"pass from outside to 198.18.1.10 tcp port { 80, 443 }\n"
@@ -173,6 +175,15 @@ static void antispoof_and_martians(void **state)
 	s.dst = "2001:db8::1";
 	assert_verdict(h_tcp(h, OUT, &s), MOAT_VERDICT_DROP,
 		       MOAT_R_MARTIAN_SRC);
+	/* The administrator's bogon list. */
+	s.src = "198.19.250.7";
+	s.dst = SERVER;
+	assert_verdict(h_tcp(h, OUT, &s), MOAT_VERDICT_DROP,
+		       MOAT_R_BOGON_SRC);
+	s.src = "2001:db8:dead::1";
+	s.dst = "2001:db8::1";
+	assert_verdict(h_tcp(h, OUT, &s), MOAT_VERDICT_DROP,
+		       MOAT_R_BOGON_SRC);
 }
 
 static void reject_answers_with_rst(void **state)
