@@ -1,6 +1,6 @@
 # Gateway core time per spoofed SYN at the strongest flood, median with
-# min-max, one bar per system; for moat the lower bound of its time too
-# (bench/lab/lib.sh says why there are two).
+# min-max, one bar per system; for moat also its process's own time (the
+# rest is the kernel's receive and transmit for it on the same core).
 set terminal pngcairo size 900,560 font "DejaVu Sans,11"
 set output out
 set title "Gateway CPU per spoofed SYN, strongest flood (median, min-max)"
@@ -12,5 +12,5 @@ set yrange [0:*]
 set xrange [-0.6:*]
 set xtics rotate by -20
 set key top left
-plot data using 1:3:4:5:xtic(2) with boxerrorbars lc rgb "#4477aa" title "softirq + irq + process ticks", \
-	lo using 1:2 with points pt 9 ps 2 lc rgb "#cc3311" title "moat: lower bound (larger part alone)"
+plot data using 1:3:4:5:xtic(2) with boxerrorbars lc rgb "#4477aa" title "gateway core busy time per SYN", \
+	lo using 1:2 with points pt 9 ps 2 lc rgb "#cc3311" title "moat process alone"

@@ -19,13 +19,15 @@
 #   benchmark's SYNs leave half-open flows in the gateway's table and no
 #   RSTs.
 #
-# Gateway cost: from /proc/stat, the irq and softirq ticks of GW_CPU plus
-# the gateway process's own ticks (/proc/PID/stat utime + stime; moat only,
-# the kernel's gateways have no process).  Time in softirq while moat is the
-# current task is in both (the kernel charges such a tick to the task and
-# to softirq), so moat's figure is an upper bound; the user and system time
-# of other processes on that core (other builds on a shared machine) is in
-# neither.
+# Gateway cost: the busy time of the gateway core GW_CPU from /proc/stat,
+# as wall time minus its idle and iowait time (the kernel counts idle time
+# exactly on a tickless core, while irq and softirq ticks are only
+# sampled by the tick, which an idle core does not take: summing the busy
+# columns would miss most of the kernel's forwarding work there).  Other
+# processes that run on that core (builds and tests of a shared machine)
+# count too: lab-bench.sh records the core's busy fraction in the second
+# before each measurement, with nothing of ours running, next to it.
+# moat's own ticks (/proc/PID/stat utime + stime) are recorded apart.
 SERVER=198.18.1.10
 NS="mt$MOAT_LAB"
 GW_CPU=$(($(nproc) - 1))
@@ -45,13 +47,23 @@ steer() {
 	nsx server sh -c 'echo 1 >/sys/class/net/eth0/queues/rx-0/rps_cpus'
 }
 
-gw_ticks() {
-	local t p=0
-	t=$(awk -v c="cpu$GW_CPU" '$1 == c { print $7 + $8 }' /proc/stat)
+# gw_sample: "wall_ns idle_ticks process_ticks" of the gateway core.
+gw_sample() {
+	local p=0
 	if [ -n "$GWPID" ] && [ -r "/proc/$GWPID/stat" ]; then
 		p=$(sed 's/.*) //' "/proc/$GWPID/stat" | awk '{ print $12 + $13 }')
 	fi
-	echo "$t $p"
+	echo "$(date +%s%N) $(awk -v c="cpu$GW_CPU" '$1 == c { print $5 + $6 }' /proc/stat) $p"
+}
+
+# background_busy SECONDS: the gateway core's busy fraction while we
+# idle (the neighbours' share).
+background_busy() {
+	local w0 i0 p0 w1 i1 p1
+	read -r w0 i0 p0 < <(gw_sample)
+	sleep "$1"
+	read -r w1 i1 p1 < <(gw_sample)
+	awk -v w="$((w1 - w0))" -v i="$((i1 - i0))" -v h="$HZ" 'BEGIN { b = 1 - i / h / (w / 1e9); printf "%.3f", b < 0 ? 0 : b }'
 }
 
 now_ns() { date +%s%N; }

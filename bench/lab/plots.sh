@@ -39,7 +39,7 @@ if grep -q '^synflood' "$ST"; then
 		awk -F'\t' -v s="$s" -v i="$i" -v l="$(label "$s")" '$1 == "synflood" && $2 == s && $3 == 0 && $4 == "us_per_syn" {
 			printf "%d \"%s\" %s %s %s\n", i, l, $6, $7, $8 }' "$ST" >>"$P/cpu.dat"
 		case $s in moat*)
-			awk -F'\t' -v s="$s" -v i="$i" '$1 == "synflood" && $2 == s && $3 == 0 && $4 == "us_per_syn_lo" {
+			awk -F'\t' -v s="$s" -v i="$i" '$1 == "synflood" && $2 == s && $3 == 0 && $4 == "proc_us_per_syn" {
 				printf "%d %s\n", i, $6 }' "$ST" >>"$P/cpu-lo.dat" ;;
 		esac
 		i=$((i + 1))
