@@ -91,6 +91,16 @@ void moat_engine_process_burst(struct moat_engine *e, struct moat_frame *f,
 			       struct moat_result *res, struct moat_emit *out);
 
 /*
+ * Load shedding, set by the I/O side when it falls behind (its receive ring
+ * holds frames older than it can accept) and cleared when it has caught up.
+ * While set, a SYN that would be answered with a cookie is dropped at once
+ * (reason syn-shed) unless its source has completed a handshake through
+ * moat before: the clients known before a flood keep priority, and the
+ * flood's cost per packet falls to a lookup.
+ */
+void moat_engine_set_shed(struct moat_engine *e, bool shed);
+
+/*
  * Explain the next moat_engine_process() call: every check the packet goes
  * through and why it ends where it does, one line each, into @buf (@len
  * bytes, NUL-terminated, truncated when full).  Costs nothing when not

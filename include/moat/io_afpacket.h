@@ -121,6 +121,7 @@ struct moat_io_port_stats {
 	/* How long frames waited in the ring: from the kernel's receive
 	 * timestamp of a block's first (oldest) frame to moat taking it. */
 	uint64_t delay_sum_ns, delay_blocks, delay_max_ns;
+	uint64_t delay_last_ns;   /* age of the last block's oldest frame */
 };
 
 /* Super-frame offloads found on at start (bit set = on). */

@@ -40,6 +40,9 @@ struct moat_io_bridge_conf {
 	 * swap it in; 0, or -1 with the reasons written to @out. */
 	int (*reload)(void *arg, struct moat_io_buf *out);
 	void *reload_arg;
+	/* Shed load (moat_engine_set_shed) once frames wait this long in a
+	 * ring; 0: the default, 250 ms. */
+	uint64_t shed_after_ns;
 };
 
 struct moat_io_bridge;

@@ -83,6 +83,7 @@ enum moat_verdict {
 	X(SYN_PROXY_HOLD_FULL, "syn-proxy-hold-full")                          \
 	X(SYN_PROXY_SERVER_RST, "syn-proxy-server-rst")                        \
 	X(SYN_PROXY_CONSUMED, "syn-proxy-consumed")                            \
+	X(SYN_SHED, "syn-shed")                                                \
 	/* limits and detection (src/engine) */                                \
 	X(MAX_CONN, "max-conn")                                                \
 	X(MAX_SRC_CONN, "max-src-conn")                                        \

@@ -43,11 +43,15 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: moat run -c FILE [-s SOCKET] [--log FILE|-] "
 		   "[--pcap-log FILE] [--secret FILE]\n"
+		   "                [--shed-after MS]\n"
 		   "  -c, --config FILE    the configuration (two zones with interfaces)\n"
 		   "  -s, --socket PATH    control socket (default /run/moat.sock)\n"
 		   "  -l, --log FILE|-     events as JSON lines (- for stdout)\n"
 		   "  -p, --pcap-log FILE  frames of `log` rules as a pcap file\n"
 		   "  -k, --secret FILE    32-byte cookie secret shared by gateways\n"
+		   "      --shed-after MS  when frames wait this long in the ring, answer\n"
+		   "                       SYNs only from sources with an earlier handshake\n"
+		   "                       (default 250)\n"
 		   "      --passthrough    no engine: forward every frame (I/O tests)\n");
 }
 
@@ -185,10 +189,12 @@ static void warn_offloads(const struct moat_io_port *p)
 struct run_args {
 	const char *config, *socket, *log, *pcap_log, *secret;
 	bool passthrough;
+	long shed_after_ms;
 };
 
 static int parse_args(int argc, char **argv, struct run_args *a)
 {
+	char *end;
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "socket", required_argument, NULL, 's' },
@@ -196,6 +202,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		{ "pcap-log", required_argument, NULL, 'p' },
 		{ "secret", required_argument, NULL, 'k' },
 		{ "passthrough", no_argument, NULL, 'P' },
+		{ "shed-after", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -212,6 +219,15 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		case 'p': a->pcap_log = optarg; break;
 		case 'k': a->secret = optarg; break;
 		case 'P': a->passthrough = true; break;
+		case 'S':
+			a->shed_after_ms = strtol(optarg, &end, 10);
+			if (*end || a->shed_after_ms < 1 ||
+			    a->shed_after_ms > 60000) {
+				fprintf(stderr, "moat run: --shed-after takes "
+					"1 to 60000 milliseconds\n");
+				return 2;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -274,6 +290,7 @@ static int serve(struct run_state *st, const struct run_args *a,
 		.log = log,
 		.reload = reload,
 		.reload_arg = st,
+		.shed_after_ns = (uint64_t)a->shed_after_ms * 1000000u,
 	};
 	struct moat_io_bridge *b;
 	char err[512];

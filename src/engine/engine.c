@@ -111,7 +111,7 @@ struct moat_engine *moat_engine_create(const struct moat_config *cfg,
 	if (alloc_rule_limits(e, cfg) < 0)
 		goto fail;
 	if (moat_engine_syn_create(e) < 0 || moat_engine_hijack_create(e) < 0 ||
-	    moat_engine_src_create(e) < 0)
+	    moat_engine_src_create(e) < 0 || moat_engine_known_create(e) < 0)
 		goto fail;
 	moat_ct_set_free_hook(e->ct, flow_leaves, e);
 	moat_engine_hijack_set_block(e, e->opt.hijack_block);
@@ -132,6 +132,7 @@ void moat_engine_destroy(struct moat_engine *e)
 	moat_engine_syn_destroy(e);
 	moat_engine_hijack_destroy(e);
 	moat_engine_src_destroy(e);
+	moat_engine_known_destroy(e);
 	free(e->rule_limit);
 	sodium_memzero(e->secret, sizeof(e->secret));
 	free(e);
@@ -297,7 +298,13 @@ static bool stage_flow(struct moat_engine *e, struct moat_flight *fl)
 			dir == MOAT_CT_ORIG ? "original" : "reply", ent->rule);
 	if (moat_engine_syn_owns(ent))
 		return moat_engine_syn_flow(e, fl, ent, dir);
+	uint8_t was = ent->state;
 	r = moat_ct_track(e->ct, ent, dir, &fl->p, fl->now);
+	/* A completed handshake: its opener is a real host (a spoofer never
+	 * sees the SYN-ACK it would have to acknowledge). */
+	if (was != MOAT_CT_ESTABLISHED && ent->state == MOAT_CT_ESTABLISHED &&
+	    ent->proto == MOAT_IPPROTO_TCP)
+		moat_engine_known_add(e, &ent->addr[MOAT_CT_ORIG]);
 	moat_engine_say(e, "track: %s, flow now %s", moat_reason_name(r),
 			moat_ct_state_name((enum moat_ct_state)ent->state));
 	if (r == MOAT_R_TCP_NO_STATE && moat_ct_syn_reuses(ent, dir, &fl->p)) {

@@ -22,6 +22,7 @@ enum {
 	 * kernel's icmp_ratelimit do). */
 	MOAT_ENGINE_REJECT_RATE = 100,
 	MOAT_ENGINE_EXPIRE_BUDGET = 4096, /* flows expired per tick at most */
+	MOAT_ENGINE_KNOWN_SLOTS = 1 << 16, /* sources with a handshake: 256 KiB */
 };
 
 /* A token bucket over injected time: @count events per @period_ns. */
@@ -62,6 +63,8 @@ struct moat_engine {
 	int ev_head, ev_count;
 	uint64_t ev_lost;
 
+	struct moat_known *known;           /* owned; known.c */
+	bool shed;                          /* the I/O side is falling behind */
 	struct moat_hijack *hijack;         /* owned; hijack.c */
 	struct moat_srclimit *src;          /* owned; srclimit.c */
 
@@ -141,6 +144,17 @@ void moat_engine_src_stats(const struct moat_engine *e,
 			   struct moat_src_stats *out);
 int moat_engine_src_stats_json(const struct moat_engine *e, char *buf,
 			       unsigned long len);
+
+/*
+ * known.c: sources that completed a handshake, who keep priority while the
+ * gateway sheds load (moat_engine_set_shed).
+ */
+struct moat_known;
+int moat_engine_known_create(struct moat_engine *e);
+void moat_engine_known_destroy(struct moat_engine *e);
+void moat_engine_known_add(struct moat_engine *e, const struct moat_addr *a);
+bool moat_engine_known_has(const struct moat_engine *e,
+			   const struct moat_addr *a);
 
 /* reply.c: answers built from the packet in flight. */
 void moat_engine_l2_reply(const struct moat_pkt *p, struct moat_l2 *l2);

@@ -158,6 +158,12 @@ static bool syn_new_syn(struct moat_engine *e, struct moat_flight *fl,
 				"goes through to learn its options");
 		return false;
 	}
+	if (e->shed && !moat_engine_known_has(e, &fl->p.src)) {
+		moat_engine_say(e, "synproxy: shedding load, the source has "
+				"no handshake before: dropped");
+		decide(e, fl, MOAT_VERDICT_DROP, MOAT_R_SYN_SHED);
+		return true;
+	}
 	moat_engine_say(e, "synproxy: answering with a cookie");
 	r = moat_syn_answer_syn(e->syn, &fl->p, fl->res->in_zone, fl->now,
 				fl->out);
@@ -183,6 +189,8 @@ static void syn_new_ack(struct moat_engine *e, struct moat_flight *fl,
 		decide(e, fl, MOAT_VERDICT_DROP, r);
 		return;
 	}
+	/* A valid cookie: this client saw our SYN-ACK, it is real. */
+	moat_engine_known_add(e, &fl->p.src);
 	r = moat_engine_src_admit(e, fl, rule);
 	if (r != MOAT_R_NONE) {
 		decide(e, fl, MOAT_VERDICT_DROP, r);

@@ -374,6 +374,7 @@ static void ring_delay(struct moat_io_port *p, const struct moat_io_rxframe *f)
 	if (d < 0)
 		return;
 	p->st.delay_sum_ns += (uint64_t)d;
+	p->st.delay_last_ns = (uint64_t)d;
 	p->st.delay_blocks++;
 	if ((uint64_t)d > p->st.delay_max_ns)
 		p->st.delay_max_ns = (uint64_t)d;

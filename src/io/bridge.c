@@ -38,6 +38,9 @@ struct moat_io_bridge {
 	uint64_t ticks, reloads, reload_errors;
 	uint64_t emit_no_port;    /* emitted into a zone with no interface */
 	uint64_t passthrough;     /* frames passed without an engine */
+	bool shed;                /* the engine is told to shed load */
+	uint64_t shed_after_ns;
+	uint64_t shed_on;         /* times shedding started */
 	struct moat_emit emit;
 	struct moat_event events[MOAT_IO_EVENTS_BATCH];
 };
@@ -144,6 +147,33 @@ static void on_frame(void *arg, struct moat_io_port *in,
 	send_emitted(b);
 }
 
+/*
+ * Falling behind: the oldest frame of the block just taken waited more
+ * than SHED_ON_NS in the ring.  A queue of tens of milliseconds costs an
+ * honest connection nothing, so shedding waits until frames are a quarter
+ * of a second old: the ring (about a second deep at 200 kpps) is then
+ * filling and the next step is losing frames blindly, honest ones among
+ * them, and clients' SYN retransmissions (1 s) come close.  It ends below
+ * a fifth of that, so the engine is not told twice per block when the
+ * delay hovers near one value.
+ */
+enum { SHED_ON_NS = 250000000 };
+
+static void watch_pressure(struct moat_io_bridge *b)
+{
+	uint64_t d = b->ports[0].st.delay_last_ns;
+	bool shed;
+
+	if (b->ports[1].st.delay_last_ns > d)
+		d = b->ports[1].st.delay_last_ns;
+	shed = b->shed ? d > b->shed_after_ns / 5 : d > b->shed_after_ns;
+	if (shed == b->shed || !b->engine)
+		return;
+	b->shed = shed;
+	b->shed_on += shed;
+	moat_engine_set_shed(b->engine, shed);
+}
+
 static uint32_t rx_all(struct moat_io_bridge *b)
 {
 	uint32_t got = 0;
@@ -160,6 +190,7 @@ static uint32_t rx_all(struct moat_io_bridge *b)
 			if (n == 0)
 				break;
 			got += n;
+			watch_pressure(b);
 		}
 	}
 	return got;
@@ -341,6 +372,7 @@ struct moat_io_bridge *moat_io_bridge_create(const struct moat_io_bridge_conf *c
 	b->log = c->log;
 	b->reload = c->reload;
 	b->reload_arg = c->reload_arg;
+	b->shed_after_ns = c->shed_after_ns ? c->shed_after_ns : SHED_ON_NS;
 	if (c->ctl_path) {
 		b->ctl = moat_io_ctl_open(c->ctl_path, handle_ctl, b);
 		if (!b->ctl) {

@@ -327,6 +327,31 @@ static void silent_server(void **state)
 	h_stop(&h);
 }
 
+
+/* Shedding load: sources that completed a handshake before keep getting
+ * cookies; unknown ones are dropped at once until the pressure ends. */
+static void shedding_keeps_known_clients(void **state)
+{
+	struct harness h;
+
+	(void)state;
+	h_start(&h, conf_on);
+	teach_server(&h);
+	proxied_session(&h, 40200, true); /* CLIENT completes a handshake */
+	moat_engine_set_shed(h.eng, true);
+	struct seg spoofed = { "198.18.130.7", SERVER, 5555, 80, 1, 0,
+			       MOAT_TCP_SYN, 0, 0, 0, NULL };
+	assert_verdict(h_tcp(&h, OUT, &spoofed), MOAT_VERDICT_DROP,
+		       MOAT_R_SYN_SHED);
+	assert_int_equal(h.out.count, 0);
+	client_syn(&h, 40201, 777777, NULL); /* still answered */
+	moat_engine_set_shed(h.eng, false);
+	spoofed.sport = 5556;
+	assert_verdict(h_tcp(&h, OUT, &spoofed), MOAT_VERDICT_DROP,
+		       MOAT_R_SYN_COOKIE_SENT);
+	h_stop(&h);
+}
+
 static void hybrid_switches_both_ways(void **state)
 {
 	struct harness h;
@@ -377,6 +402,7 @@ int main(void)
 		cmocka_unit_test(lost_final_ack_is_recovered),
 		cmocka_unit_test(server_rst_resets_client),
 		cmocka_unit_test(silent_server),
+		cmocka_unit_test(shedding_keeps_known_clients),
 		cmocka_unit_test(hybrid_switches_both_ways),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
