@@ -281,6 +281,17 @@ static bool stage_sanity(struct moat_engine *e, struct moat_flight *fl)
 	return true;
 }
 
+static bool is_icmp_error(const struct moat_pkt *p)
+{
+	if (p->proto == MOAT_IPPROTO_ICMP)
+		return p->icmp_type == 3 || p->icmp_type == 4 ||
+		       p->icmp_type == 5 || p->icmp_type == 11 ||
+		       p->icmp_type == 12;
+	if (p->proto == MOAT_IPPROTO_ICMPV6)
+		return p->icmp_type >= 1 && p->icmp_type <= 4;
+	return false;
+}
+
 /* A packet of a known flow.  Returns false when the packet was decided. */
 static bool stage_flow(struct moat_engine *e, struct moat_flight *fl)
 {
@@ -288,6 +299,10 @@ static bool stage_flow(struct moat_engine *e, struct moat_flight *fl)
 	enum moat_reason r;
 	int dir;
 
+	/* An ICMP error is not a flow of its own: the next stage matches it
+	 * to the flow it quotes. */
+	if (is_icmp_error(&fl->p))
+		return true;
 	ent = moat_ct_lookup(e->ct, &fl->p, &dir);
 	if (!ent) {
 		moat_engine_say(e, "flow: none known");
@@ -330,17 +345,6 @@ static bool stage_flow(struct moat_engine *e, struct moat_flight *fl)
 	moat_engine_syn_observe(e, fl, ent, dir);
 	fl->res->log = (ent->flags & MOAT_CT_F_LOG) != 0;
 	finish(e, fl, MOAT_VERDICT_PASS, MOAT_R_STATE_MATCH);
-	return false;
-}
-
-static bool is_icmp_error(const struct moat_pkt *p)
-{
-	if (p->proto == MOAT_IPPROTO_ICMP)
-		return p->icmp_type == 3 || p->icmp_type == 4 ||
-		       p->icmp_type == 5 || p->icmp_type == 11 ||
-		       p->icmp_type == 12;
-	if (p->proto == MOAT_IPPROTO_ICMPV6)
-		return p->icmp_type >= 1 && p->icmp_type <= 4;
 	return false;
 }
 

@@ -280,6 +280,25 @@ static void udp_reply_and_unrelated_icmp(void **state)
 	moat_pkt_fill_checksums(&q);
 	assert_verdict(h_run(h, OUT), MOAT_VERDICT_PASS, MOAT_R_RULE_PASS);
 
+	/* The server answers with a port unreachable about that datagram:
+	 * related to a known flow, it passes back to the client. */
+	{
+		uint8_t dgram[64];
+		struct moat_pkt q2;
+		struct moat_addr srv;
+		memcpy(dgram, h->frame, h->len);
+		assert_int_equal(moat_pkt_decode(&q2, dgram, 14 + 32, 14 + 32,
+						 MOAT_LINK_ETHERNET),
+				 MOAT_R_NONE);
+		moat_addr_parse(&srv, SERVER);
+		h->len = moat_pkt_build_unreach(h->frame, sizeof(h->frame),
+						MOAT_LINK_ETHERNET, &l2, &srv,
+						3, &q2);
+		assert_true(h->len > 0);
+		assert_verdict(h_run(h, IN), MOAT_VERDICT_PASS,
+			       MOAT_R_STATE_MATCH);
+	}
+
 	/* An unreachable about a flow that never existed. */
 	struct seg s = { SERVER, "198.18.100.99", 80, 33333, 1, 0,
 			 MOAT_TCP_SYN, 0, 0, 0, NULL };
