@@ -9,7 +9,7 @@ set ylabel "connect time (ms, log); 1000 = failed"
 set logscale y
 set yrange [0.05:2000]
 set grid
-set key bottom right
+set key outside below horizontal
 n = words(files)
 plot for [i=1:n] word(files, i) using 1:2 with linespoints lw 1 pt 7 ps 0.5 \
 	title sprintf("%s", system(sprintf("echo '%s' | cut -d'|' -f%d", titles, i)))

@@ -9,8 +9,8 @@ set style fill solid 0.6 border -1
 set boxwidth 0.6
 set grid ytics
 set yrange [0:*]
-set xrange [-0.6:*]
+set offsets 0.6, 0.6, 0, 0
 set xtics rotate by -20
-set key top left
-plot data using 1:3:4:5:xtic(2) with boxerrorbars lc rgb "#4477aa" title "gateway core busy time per SYN", \
+set key outside below
+plot data using 1:3:4:5:(0.3):xtic(2) with boxerrorbars lc rgb "#4477aa" title "gateway core busy time per SYN", \
 	lo using 1:2 with points pt 9 ps 2 lc rgb "#cc3311" title "moat process alone"
