@@ -82,9 +82,15 @@ void moat_engine_event(struct moat_engine *e, uint64_t now_ns,
 	__attribute__((format(printf, 3, 4)));
 
 /* events.c: one line of the explanation of the packet in flight, if one
- * was asked for (moat_engine_explain_next); a no-op otherwise. */
-void moat_engine_say(struct moat_engine *e, const char *fmt, ...)
+ * was asked for (moat_engine_explain_next).  The macro tests that first,
+ * so an unexplained packet does not even evaluate the arguments. */
+void moat_engine_say_line(struct moat_engine *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+#define moat_engine_say(e, ...)                                                \
+	do {                                                                   \
+		if ((e)->explain)                                              \
+			moat_engine_say_line((e), __VA_ARGS__);                \
+	} while (0)
 
 /* limit.c */
 bool moat_bucket_take(struct moat_bucket *b, uint32_t count,

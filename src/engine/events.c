@@ -43,7 +43,7 @@ int moat_engine_events_drain(struct moat_engine *e, struct moat_event *buf,
 	return n;
 }
 
-void moat_engine_say(struct moat_engine *e, const char *fmt, ...)
+void moat_engine_say_line(struct moat_engine *e, const char *fmt, ...)
 {
 	va_list ap;
 	int n;

@@ -41,9 +41,20 @@ uint32_t moat_csum_partial(const void *data, uint32_t len, uint32_t sum)
 	uint32_t w;
 	uint16_t h;
 
-	for (; len >= 4; len -= 4, d += 4) {
+	/* 64-bit words with the end-around carry (RFC 1071 2(C)): the same
+	 * ones'-complement sum, half the additions of 32-bit words. */
+	for (; len >= 8; len -= 8, d += 8) {
+		uint64_t q;
+		memcpy(&q, d, 8);
+		acc += q;
+		acc += acc < q;
+	}
+	if (len >= 4) {
 		memcpy(&w, d, 4);
 		acc += w;
+		acc += acc < w;
+		d += 4;
+		len -= 4;
 	}
 	if (len >= 2) {
 		memcpy(&h, d, 2);

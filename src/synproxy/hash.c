@@ -27,15 +27,30 @@ uint32_t syn_hash_tuple(const uint8_t seed[MOAT_SYN_KEY_LEN],
 	return hash_bytes(seed, b, sizeof(b));
 }
 
+/*
+ * The tables keyed by protected destination (the flood detector, backend
+ * learning) are looked up several times per SYN, with keys an attacker
+ * cannot pick freely (only the addresses and ports a `synproxy` rule
+ * protects), so they use a cheaper keyed hash than SipHash: NH over the
+ * 18 bytes (RFC 4418 section 5's construction), its key words drawn from
+ * the seed.  The tuple-keyed retransmit table, whose keys the flood
+ * chooses, keeps SipHash.
+ */
 uint32_t syn_hash_dst(const uint8_t seed[MOAT_SYN_KEY_LEN],
 		      const struct moat_addr *a, uint16_t port)
 {
-	uint8_t b[18];
+	uint64_t k0, k1, w0, w1, h;
 
-	memcpy(b, a->b, 16);
-	b[16] = (uint8_t)(port >> 8);
-	b[17] = (uint8_t)port;
-	return hash_bytes(seed, b, sizeof(b));
+	memcpy(&k0, seed, 8);
+	memcpy(&k1, seed + 8, 8);
+	memcpy(&w0, a->b, 8);
+	memcpy(&w1, a->b + 8, 8);
+	h = (uint64_t)((uint32_t)w0 + (uint32_t)k0) *
+		    ((uint32_t)(w0 >> 32) + (uint32_t)(k0 >> 32)) +
+	    (uint64_t)((uint32_t)w1 + (uint32_t)k1) *
+		    ((uint32_t)(w1 >> 32) + (uint32_t)(k1 >> 32)) +
+	    (uint64_t)(port + (uint32_t)k1) * ((uint32_t)(k0 >> 17) | 1);
+	return (uint32_t)(h >> 32) ^ (uint32_t)h;
 }
 
 bool syn_tuple_eq(const struct moat_syn_tuple *a,
