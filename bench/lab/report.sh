@@ -8,7 +8,19 @@ set -eu
 DIR=$1
 RAW=$DIR/raw.tsv
 ST=$DIR/stats.tsv
-sort -t'	' -k1,1 -k2,2 -k3,3 -k5,5 -k6,6g "$RAW" | awk -F'\t' '
+# Runs whose gateway core was busy with other work just before (more than
+# 15 %, "bg_busy") are left out of a group's figures when the group has at
+# least one quiet run; "quiet_runs" and "runs" say how many were kept.
+awk -F'\t' -v OFS='\t' '
+NR == FNR { if ($5 == "bg_busy") { bg[$1, $2, $3, $4] = $6; g = $1 SUBSEP $2 SUBSEP $3
+		runs[g]++; if ($6 <= 0.15) quiet[g]++ }
+	next }
+{ g = $1 SUBSEP $2 SUBSEP $3; k = g SUBSEP $4
+  if ((k in bg) && bg[k] > 0.15 && quiet[g] > 0) next
+  print }
+END { for (g in runs) { split(g, a, SUBSEP); print a[1], a[2], a[3], 0, "runs", runs[g]
+	print a[1], a[2], a[3], 0, "quiet_runs", quiet[g] + 0 } }' "$RAW" "$RAW" >"$DIR/kept.tsv"
+sort -t'	' -k1,1 -k2,2 -k3,3 -k5,5 -k6,6g "$DIR/kept.tsv" | awk -F'\t' '
 function flush() {
 	if (key == "") return
 	n = split(vals, v, " ")   # already in numeric order (sort -k6g)
@@ -43,6 +55,8 @@ r() {
 	fi
 }
 med() { get "$1" "$2" "$3" "$4" 6; }
+# q SECTION SYSTEM PARAM: "k/n" runs kept (quiet gateway core) of n.
+q() { echo "$(get "$1" "$2" "$3" quiet_runs 6)/$(get "$1" "$2" "$3" runs 6)"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "-"; else printf "%.2f", a / b }'; }
 has() { grep -q "^$1	" "$ST"; }
 E() { r engine - - "$@"; }
@@ -138,11 +152,11 @@ name() {
 if has forward; then
 	echo "#### Forwarding established TCP (iperf3, one stream, client and server pinned to CPU 0)"
 	echo
-	echo "| system | Gbit/s | gateway core busy (background before) | gateway us per frame (both ways) | Gbit/s per gateway core |"
-	echo "|---|---|---|---|---|"
+	echo "| system | quiet runs | Gbit/s | gateway core busy (background before) | gateway us per frame (both ways) | Gbit/s per gateway core |"
+	echo "|---|---|---|---|---|---|"
 	for s in bridge routed nft-stateful moat; do
 		has "forward	$s" || continue
-		echo "| $(name $s) | $(r forward $s - mbits 2 1000) | $(r forward $s - gw_busy 2) ($(r forward $s - bg_busy 2)) | $(r forward $s - us_per_frame 2) | $(r forward $s - mbits_per_core 2 1000) |"
+		echo "| $(name $s) | $(q forward $s -) | $(r forward $s - mbits 2 1000) | $(r forward $s - gw_busy 2) (bg $(fmt "$(med forward $s - bg_busy)" 2)) | $(r forward $s - us_per_frame 2) | $(r forward $s - mbits_per_core 2 1000) |"
 	done
 	echo
 fi
@@ -157,15 +171,15 @@ if has synflood; then
 	echo "the attacker): the gateway there is only a bridge, so its per-core"
 	echo "figures are not a cookie cost."
 	echo
-	echo "| system | requested pps | sent pps | received pps | SYN-ACKs/s | gateway core busy (background before) | gateway us per SYN (moat process alone) | SYN-ACKs per gateway core-second |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| system | requested pps | quiet runs | sent pps | received pps | SYN-ACKs/s | gateway core busy (background before) | gateway us per SYN (moat process alone) | SYN-ACKs per gateway core-second |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for s in nft-synproxy kernel-sc1 kernel-sc2 moat-on moat-auto; do
 		for rate in $(awk -F'\t' -v s="$s" '$1 == "synflood" && $2 == s { print $3 }' "$ST" | sort -un | awk '$1 > 0' ; awk -F'\t' -v s="$s" '$1 == "synflood" && $2 == s && $3 == 0 { print 0; exit }' "$ST"); do
-			q=$rate; [ "$q" != 0 ] || q=max
+			qq=$rate; [ "$qq" != 0 ] || qq=max
 			us=$(r synflood $s $rate us_per_syn 2)
 			[ "${s#moat}" = "$s" ] || us="$us ($(r synflood $s $rate proc_us_per_syn 2))"
 			cs=$(r synflood $s $rate synack_per_core_s 0)
-			echo "| $(name $s) | $q | $(r synflood $s $rate sent_pps 0) | $(r synflood $s $rate offered_pps 0) | $(r synflood $s $rate synack_pps 0) | $(r synflood $s $rate gw_busy 2) ($(r synflood $s $rate bg_busy 2)) | $us | $cs |"
+			echo "| $(name $s) | $qq | $(q synflood $s $rate) | $(r synflood $s $rate sent_pps 0) | $(r synflood $s $rate offered_pps 0) | $(r synflood $s $rate synack_pps 0) | $(r synflood $s $rate gw_busy 2) (bg $(fmt "$(med synflood $s $rate bg_busy)" 2)) | $us | $cs |"
 		done
 	done
 	echo
@@ -181,11 +195,11 @@ if has clients; then
 	echo "after 200 unloaded ones against the same system; success = HTTP 200 with the"
 	echo "handshake done within 1 s (no SYN retransmission)."
 	echo
-	echo "| system | flood received pps | success % | connect p50 ms | connect p99 ms | unloaded p99 ms | p99 / unloaded p99 |"
-	echo "|---|---:|---:|---:|---:|---:|---:|"
+	echo "| system | quiet runs | flood received pps | success % | connect p50 ms | connect p99 ms | unloaded p99 ms | p99 / unloaded p99 |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 	for s in unprotected nft-synproxy moat-auto; do
 		has "clients	$s" || continue
-		echo "| $(name $s) | $(r clients $s flood offered_pps 0) | $(r clients $s flood ok_pct 1) | $(r clients $s flood p50_ms 2) | $(r clients $s flood p99_ms 2) | $(r clients $s unloaded p99_ms 2) | $(ratio "$(med clients $s flood p99_ms)" "$(med clients $s unloaded p99_ms)") |"
+		echo "| $(name $s) | $(q clients $s flood) | $(r clients $s flood offered_pps 0) | $(r clients $s flood ok_pct 1) | $(r clients $s flood p50_ms 2) | $(r clients $s flood p99_ms 2) | $(r clients $s unloaded p99_ms 2) | $(ratio "$(med clients $s flood p99_ms)" "$(med clients $s unloaded p99_ms)") |"
 	done
 	echo
 	echo "![Honest clients' connect time during the flood](plots/clients.png)"
@@ -201,14 +215,14 @@ if has newflows; then
 	echo "Empty: the first $(get newflows moat empty offered 6 | awk '{ printf "%d", $1 }') into an empty table; full: as many"
 	echo "after 262,144 more filled it (each new flow then evicts one)."
 	echo
-	echo "| system | table | entries before | flows/s (generator-bound) | gateway core busy (background before) | gateway us per flow | new flows per gateway core-second |"
-	echo "|---|---|---:|---:|---:|---:|---:|"
+	echo "| system | table | quiet runs | entries before | flows/s (generator-bound) | gateway core busy (background before) | gateway us per flow | new flows per gateway core-second |"
+	echo "|---|---|---:|---:|---:|---:|---:|---:|"
 	for s in nft-stateful moat; do
 		for ph in empty full; do
 			has "newflows	$s	$ph" || continue
 			us=$(r newflows $s $ph us_per_flow 2)
 			cs=$(r newflows $s $ph flows_per_core_s 0)
-			echo "| $(name $s) | $ph | $(r newflows $s $ph table_before 0) | $(r newflows $s $ph flows_per_s 0) | $(r newflows $s $ph gw_busy 2) ($(r newflows $s $ph bg_busy 2)) | $us | $cs |"
+			echo "| $(name $s) | $ph | $(q newflows $s $ph) | $(r newflows $s $ph table_before 0) | $(r newflows $s $ph flows_per_s 0) | $(r newflows $s $ph gw_busy 2) (bg $(fmt "$(med newflows $s $ph bg_busy)" 2)) | $us | $cs |"
 		done
 	done
 	echo
