@@ -81,8 +81,13 @@ uint32_t moat_csum_pseudo(const struct moat_addr *src,
 	uint32_t sum = proto + (l4_len >> 16) + (l4_len & 0xffff);
 
 	if (src->family == MOAT_AF_INET) {
-		sum = moat_csum_partial(moat_addr_v4(src), 4, sum);
-		return moat_csum_partial(moat_addr_v4(dst), 4, sum);
+		/* Four 16-bit words, added in place: this runs twice per
+		 * TCP segment moat checks or builds. */
+		const uint8_t *a = moat_addr_v4(src), *b = moat_addr_v4(dst);
+		uint64_t acc = sum;
+		acc += (uint32_t)(a[0] << 8 | a[1]) + (uint32_t)(a[2] << 8 | a[3]);
+		acc += (uint32_t)(b[0] << 8 | b[1]) + (uint32_t)(b[2] << 8 | b[3]);
+		return fold32(acc);
 	}
 	sum = moat_csum_partial(src->b, 16, sum);
 	return moat_csum_partial(dst->b, 16, sum);
