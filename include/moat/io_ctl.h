@@ -9,7 +9,8 @@
  * allocate.
  *
  * Protocol (SOCK_STREAM): the client sends one line,
- *     stats [--json] | flows | reload | syncookies on|off|auto | metrics
+ *     stats [--json] | flows [WORD...] | reload | syncookies on|off|auto |
+ *     metrics
  * and reads until end of file.  The reply's first line is `ok` or `error`;
  * the rest is the body (the counters, the flows, the reload errors...).
  */
@@ -49,10 +50,16 @@ enum moat_io_ctl_cmd {
 
 enum { MOAT_IO_CTL_LINE_MAX = 256 };
 
+enum { MOAT_IO_CTL_FILTERS = 3, MOAT_IO_CTL_FILTER_LEN = 64 };
+
 struct moat_io_ctl_req {
 	enum moat_io_ctl_cmd cmd;
 	int mode;       /* SYNCOOKIES: enum moat_syncookies_mode */
 	bool json;      /* STATS --json */
+	/* FLOWS WORD...: only flows whose line contains every word (an
+	 * address, ":80", a state name such as "established"). */
+	int nfilter;
+	char filter[MOAT_IO_CTL_FILTERS][MOAT_IO_CTL_FILTER_LEN];
 };
 
 /* Parse one request line (without its newline).  0, or -EINVAL with a

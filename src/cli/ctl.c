@@ -27,7 +27,9 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: moat ctl [-s SOCKET] COMMAND\n"
 		   "  stats [--json]          counters, drops by reason, ports\n"
-		   "  flows                   one line per tracked flow\n"
+		   "  flows [WORD...]         one line per tracked flow; with words, only\n"
+		   "                          the flows whose line has them all\n"
+		   "                          (an address, :80, established...)\n"
 		   "  reload                  load the configuration again\n"
 		   "  syncookies on|off|auto  force the SYN cookie mode\n"
 		   "  metrics                 counters in Prometheus text format\n"

@@ -273,9 +273,19 @@ static void count_flow(const struct moat_flow_info *fi, void *arg)
 	(*(uint64_t *)arg)++;
 }
 
+struct flows_query {
+	struct moat_io_buf *out;
+	const struct moat_io_ctl_req *req;
+};
+
 static void print_flow(const struct moat_flow_info *fi, void *arg)
 {
-	moat_io_buf_printf(arg, "%s\n", fi->text);
+	const struct flows_query *q = arg;
+
+	for (int i = 0; i < q->req->nfilter; i++)
+		if (!strstr(fi->text, q->req->filter[i]))
+			return;
+	moat_io_buf_printf(q->out, "%s\n", fi->text);
 }
 
 static void stats_view(struct moat_io_bridge *b, struct moat_io_stats_view *v,
@@ -310,7 +320,7 @@ static int handle_ctl(void *arg, const struct moat_io_ctl_req *req,
 	struct moat_io_bridge *b = arg;
 	struct moat_io_stats_view v;
 	struct moat_counters zero;
-	char json[4096];
+	char json[16384]; /* the engine's stats, up to 64 protected destinations */
 
 	switch (req->cmd) {
 	case MOAT_IO_CTL_STATS:
@@ -324,9 +334,11 @@ static int handle_ctl(void *arg, const struct moat_io_ctl_req *req,
 			moat_io_stats_text(out, &v);
 		return 0;
 	case MOAT_IO_CTL_FLOWS:
-		if (b->engine)
-			moat_engine_flows(b->engine, print_flow, out,
+		if (b->engine) {
+			struct flows_query q = { out, req };
+			moat_engine_flows(b->engine, print_flow, &q,
 					  MOAT_IO_FLOWS_MAX);
+		}
 		return 0;
 	case MOAT_IO_CTL_RELOAD:
 		return do_reload(b, out) == 0 ? 0 : -1;
@@ -469,7 +481,7 @@ void moat_io_bridge_print(struct moat_io_bridge *b, FILE *f)
 	struct moat_io_stats_view v;
 	struct moat_counters zero;
 	struct moat_io_buf out;
-	char json[4096];
+	char json[16384]; /* the engine's stats, up to 64 protected destinations */
 
 	stats_view(b, &v, &zero, json, sizeof(json));
 	moat_io_buf_init(&out);

@@ -132,6 +132,24 @@ static int parse_words(char **w, int n, struct moat_io_ctl_req *req,
 		snprintf(err, errlen, "usage: syncookies on|off|auto");
 		return -EINVAL;
 	}
+	if (req->cmd == MOAT_IO_CTL_FLOWS) {
+		for (int k = 1; k < n; k++) {
+			if (w[k][0] == '-') {
+				snprintf(err, errlen, "flows takes words to "
+					 "match, not options: '%s'", w[k]);
+				return -EINVAL;
+			}
+			if (strlen(w[k]) >= MOAT_IO_CTL_FILTER_LEN) {
+				snprintf(err, errlen, "filter '%s' is too long",
+					 w[k]);
+				return -EINVAL;
+			}
+			snprintf(req->filter[k - 1], MOAT_IO_CTL_FILTER_LEN,
+				 "%s", w[k]);
+		}
+		req->nfilter = n - 1;
+		return 0;
+	}
 	if (req->cmd == MOAT_IO_CTL_STATS && n == 2 && !strcmp(w[1], "--json")) {
 		req->json = true;
 		return 0;

@@ -15,6 +15,16 @@ lab ctl stats --json | python3 -c 'import json,sys; d=json.load(sys.stdin); asse
 	fail "stats --json is not valid JSON"
 lab ctl metrics | grep -q '^moat_packets_total{verdict="pass"} [1-9]' || fail "metrics"
 lab ctl flows >/dev/null || fail "flows"
+# Filtered: the rsh attempt was blocked (no flow), the GET's flow is there.
+lab ctl flows 198.18.1.10:80 | grep -q '198.18.1.10:80' || fail "flows 198.18.1.10:80 lists nothing"
+[ -z "$(lab ctl flows :514)" ] || fail "a flow to the blocked rsh port"
+# The SYN proxy's mode per protected destination: the GET's SYN was seen.
+lab ctl stats --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert any(s["dst"] == "198.18.1.10" and s["port"] == 80
+           for s in d["engine"]["synproxy"]), d["engine"]["synproxy"]' ||
+	fail "stats --json has no SYN proxy mode for 198.18.1.10:80"
 if lab ctl bogus 2>/dev/null; then fail "a bogus command succeeded"; fi
 lab stop-moat >/dev/null
 # SIGTERM: a clean stop that prints the counters and logs it.

@@ -70,6 +70,26 @@ static void parse_table(void **state)
 	}
 }
 
+/* `flows WORD...`: the words reach the handler, options do not pass. */
+static void parse_flow_filters(void **state)
+{
+	struct moat_io_ctl_req req;
+	char err[128];
+
+	(void)state;
+	memset(&req, 0, sizeof(req));
+	assert_int_equal(moat_io_ctl_parse("flows 198.18.1.10 established",
+					   &req, err, sizeof(err)), 0);
+	assert_int_equal(req.cmd, MOAT_IO_CTL_FLOWS);
+	assert_int_equal(req.nfilter, 2);
+	assert_string_equal(req.filter[0], "198.18.1.10");
+	assert_string_equal(req.filter[1], "established");
+	assert_int_equal(moat_io_ctl_parse("flows", &req, err, sizeof(err)), 0);
+	assert_int_equal(req.nfilter, 0);
+	assert_true(moat_io_ctl_parse("flows --json", &req, err,
+				      sizeof(err)) < 0);
+}
+
 static void parse_too_long(void **state)
 {
 	(void)state;
@@ -284,6 +304,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(parse_table),
+		cmocka_unit_test(parse_flow_filters),
 		cmocka_unit_test(parse_too_long),
 		cmocka_unit_test(buf_grows),
 		cmocka_unit_test(stats_text),
