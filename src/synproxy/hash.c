@@ -1,30 +1,47 @@
 /*
- * Keyed hashes for the SYN proxy's tables (see internal.h).  Off the
- * per-packet hot path's critical part: one SipHash over at most 36 bytes.
+ * Keyed hashes for the SYN proxy's tables (see internal.h).  They run
+ * several times per SYN, so they are cheap keyed mixes rather than SipHash:
+ * the tables are lossy and their slots are never seen from outside, so
+ * they need keys an attacker does not know, not a PRF.  The cookie's MAC
+ * (cookie.c) is the one place that needs SipHash.
  */
 #include <string.h>
 
 #include "internal.h"
-#include "moat/siphash.h"
 
-static uint32_t hash_bytes(const uint8_t seed[MOAT_SYN_KEY_LEN],
-			   const uint8_t *b, unsigned len)
+/*
+ * The retransmit table's slot for a tuple.  The flood picks these keys, so
+ * the hash is keyed (an attacker who cannot see the slots cannot aim at an
+ * honest client's), but it need not be a PRF: the table is lossy by
+ * design.  Each 64-bit word of the tuple is mixed with the seed and
+ * multiplied by its own odd constant (multiply-shift hashing), then folded.
+ */
+static uint64_t mix64(uint64_t x)
 {
-	return (uint32_t)moat_siphash24(seed, b, len);
+	x ^= x >> 31;
+	x *= 0x7fb5d329728ea185ull;
+	x ^= x >> 27;
+	return x;
 }
 
 uint32_t syn_hash_tuple(const uint8_t seed[MOAT_SYN_KEY_LEN],
 			const struct moat_syn_tuple *t)
 {
-	uint8_t b[36];
+	uint64_t k0, k1, w[5], h;
 
-	memcpy(b, t->src.b, 16);
-	memcpy(b + 16, t->dst.b, 16);
-	b[32] = (uint8_t)(t->sport >> 8);
-	b[33] = (uint8_t)t->sport;
-	b[34] = (uint8_t)(t->dport >> 8);
-	b[35] = (uint8_t)t->dport;
-	return hash_bytes(seed, b, sizeof(b));
+	memcpy(&k0, seed, 8);
+	memcpy(&k1, seed + 8, 8);
+	memcpy(&w[0], t->src.b, 8);
+	memcpy(&w[1], t->src.b + 8, 8);
+	memcpy(&w[2], t->dst.b, 8);
+	memcpy(&w[3], t->dst.b + 8, 8);
+	w[4] = (uint64_t)t->sport << 16 | t->dport;
+	h = (w[0] ^ k0) * 0x9e3779b97f4a7c15ull +
+	    (w[1] ^ k1) * 0xc2b2ae3d27d4eb4full +
+	    (w[2] ^ k1) * 0x165667b19e3779f9ull +
+	    (w[3] ^ k0) * 0xd6e8feb86659fd93ull +
+	    (w[4] ^ k0 ^ k1) * 0xff51afd7ed558ccdull;
+	return (uint32_t)mix64(h ^ k1);
 }
 
 /*
