@@ -13,8 +13,8 @@ mkdir -p "$P" "$OUT"
 label() {
 	case $1 in
 	nft-synproxy) echo "nftables SYNPROXY" ;;
-	kernel-sc1) echo "server syncookies=1" ;;
-	kernel-sc2) echo "server syncookies=2" ;;
+	kernel-sc1) echo "bridge, server syncookies=1" ;;
+	kernel-sc2) echo "bridge, server syncookies=2" ;;
 	moat-on) echo "moat syncookies on" ;;
 	moat-auto) echo "moat syncookies auto" ;;
 	unprotected) echo "unprotected (syncookies=0)" ;;
