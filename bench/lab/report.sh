@@ -24,6 +24,7 @@ sort -t'	' -k1,1 -k2,2 -k3,3 -k5,5 -k6,6g "$DIR/kept.tsv" | awk -F'\t' '
 function flush() {
 	if (key == "") return
 	n = split(vals, v, " ")   # already in numeric order (sort -k6g)
+	if (n == 0) return          # only nan (no successful connection)
 	med = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
 	print key "\t" n "\t" med "\t" v[1] "\t" v[n]
 }
