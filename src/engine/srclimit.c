@@ -242,7 +242,9 @@ static int alloc_ruleconn(struct moat_srclimit *s, const struct moat_config *c)
 int moat_engine_src_create(struct moat_engine *e)
 {
 	struct moat_srclimit *s = calloc(1, sizeof(*s));
-	uint32_t n = e->opt.max_flows / 4, nb = 1;
+	/* One node per 16 flows: sources with many flows share a node, and
+	 * the engine stays within 160 bytes per flow (bench/RESULTS.md). */
+	uint32_t n = e->opt.max_flows / 16, nb = 1;
 
 	if (!s)
 		return -1;

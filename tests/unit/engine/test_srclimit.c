@@ -371,7 +371,8 @@ static void stats_json(void **state)
 	char buf[512];
 
 	assert_true(moat_engine_src_stats_json(h->eng, buf, sizeof(buf)) > 0);
-	assert_non_null(strstr(buf, "\"capacity\":65536"));
+	/* The default 262144 flows: one source node per 16 flows. */
+	assert_non_null(strstr(buf, "\"capacity\":16384"));
 	assert_int_equal(moat_engine_src_stats_json(h->eng, buf, 8), -1);
 	assert_true(moat_engine_hijack_stats_json(h->eng, buf, sizeof(buf)) >
 		    0);
