@@ -9,39 +9,7 @@
 #include "ct_test.h"
 
 /* Allocation counter: -Wl,--wrap=malloc and the others (meson.build). */
-static unsigned long allocs;
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t a, size_t b);
-void *__real_realloc(void *p, size_t n);
-void *__real_aligned_alloc(size_t a, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t a, size_t b);
-void *__wrap_realloc(void *p, size_t n);
-void *__wrap_aligned_alloc(size_t a, size_t n);
-
-void *__wrap_malloc(size_t n)
-{
-	allocs++;
-	return __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t a, size_t b)
-{
-	allocs++;
-	return __real_calloc(a, b);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-	allocs++;
-	return __real_realloc(p, n);
-}
-
-void *__wrap_aligned_alloc(size_t a, size_t n)
-{
-	allocs++;
-	return __real_aligned_alloc(a, n);
-}
+#include "../alloc_count.h"
 
 #define C4 "198.18.100.10"
 #define S4 "198.18.1.10"
@@ -662,7 +630,7 @@ static void test_create_params(void **state)
 static void test_no_allocation(void **state)
 {
 	struct moat_ct *ct = ct_test_table(256);
-	unsigned long before = allocs;
+	unsigned long before = test_allocs;
 	struct moat_pkt p;
 	int dir;
 
@@ -683,7 +651,7 @@ static void test_no_allocation(void **state)
 			open_tcp(ct, C6, S6, (uint16_t)(i % 500), now);
 		moat_ct_expire(ct, now, 16);
 	}
-	assert_int_equal(allocs, before);
+	assert_int_equal(test_allocs, before);
 	moat_ct_destroy(ct);
 }
 

@@ -9,40 +9,7 @@
 
 #include "harness.h"
 
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t m);
-void *__real_realloc(void *p, size_t n);
-void *__real_aligned_alloc(size_t a, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t m);
-void *__wrap_realloc(void *p, size_t n);
-void *__wrap_aligned_alloc(size_t a, size_t n);
-
-static unsigned long allocs;
-
-void *__wrap_malloc(size_t n)
-{
-	allocs++;
-	return __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t n, size_t m)
-{
-	allocs++;
-	return __real_calloc(n, m);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-	allocs++;
-	return __real_realloc(p, n);
-}
-
-void *__wrap_aligned_alloc(size_t a, size_t n)
-{
-	allocs++;
-	return __real_aligned_alloc(a, n);
-}
+#include "../alloc_count.h"
 
 static const char *const conf =
 	"zone outside { interface out0; default }\n"
@@ -60,7 +27,7 @@ static void long_run_allocates_nothing(void **state)
 
 	(void)state;
 	h_start(&h, conf);
-	before = allocs;
+	before = test_allocs;
 	assert_true(before > 0); /* create allocated, and we saw it */
 	for (uint32_t i = 0; i < 20000; i++) {
 		/* A spoofed SYN flood, more flows than the table holds. */
@@ -85,7 +52,7 @@ static void long_run_allocates_nothing(void **state)
 			moat_engine_tick(h.eng, h.now, &h.out);
 		}
 	}
-	assert_int_equal(allocs - before, 0);
+	assert_int_equal(test_allocs - before, 0);
 	h_stop(&h);
 }
 
