@@ -3,7 +3,7 @@
  * (sessions, a spoofed SYN flood answered with cookies, proxied
  * handshakes, expiry, ticks) must not call malloc, calloc, realloc or
  * aligned_alloc once.  The linker's --wrap sends every such call made by
- * the core libraries through the counters below.
+ * the core libraries through the counter of alloc_count.h.
  */
 #include <stdlib.h>
 
