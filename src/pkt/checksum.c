@@ -59,6 +59,7 @@ uint32_t moat_csum_partial(const void *data, uint32_t len, uint32_t sum)
 	if (len >= 2) {
 		memcpy(&h, d, 2);
 		acc += h;
+		acc += acc < h;
 		d += 2;
 		len -= 2;
 	}

@@ -403,10 +403,49 @@ static void format_lines(void **state)
 	assert_string_equal(line, "ethertype 0x0800, length 74");
 }
 
+/*
+ * The bulk checksum against RFC 1071's plain definition (16-bit words,
+ * end-around carry, one at a time), over every length and start offset and
+ * the patterns that carry the most (all ones) and the least.
+ */
+static uint16_t csum_reference(const uint8_t *d, uint32_t len)
+{
+	uint32_t sum = 0;
+
+	for (uint32_t i = 0; i + 1 < len; i += 2) {
+		sum += (uint32_t)(d[i] << 8 | d[i + 1]);
+		sum = (sum & 0xffff) + (sum >> 16);
+	}
+	if (len & 1) {
+		sum += (uint32_t)d[len - 1] << 8;
+		sum = (sum & 0xffff) + (sum >> 16);
+	}
+	return (uint16_t)~sum;
+}
+
+static void csum_matches_reference(void **state)
+{
+	static const uint8_t fills[] = { 0xff, 0x00, 0x80, 0x7f };
+	uint8_t buf[200];
+
+	(void)state;
+	for (size_t f = 0; f < sizeof(fills); f++) {
+		for (uint32_t i = 0; i < sizeof(buf); i++)
+			buf[i] = f == 3 ? (uint8_t)(i * 37 + 11) : fills[f];
+		for (uint32_t off = 0; off < 8; off++)
+			for (uint32_t len = 0; len + off <= sizeof(buf); len++)
+				assert_int_equal(
+					moat_csum_fold(moat_csum_partial(
+						buf + off, len, 0)),
+					csum_reference(buf + off, len));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(csum_known_values),
+		cmocka_unit_test(csum_matches_reference),
 		cmocka_unit_test(csum_verify_detects),
 		cmocka_unit_test(csum_incremental_equals_full),
 		cmocka_unit_test(build_tcp_round_trip),
