@@ -104,6 +104,7 @@ struct moat_engine *moat_engine_create(const struct moat_config *cfg,
 	e->opt = *moat_config_options(cfg);
 	e->syncookies_forced = -1;
 	memcpy(e->secret, par->secret, sizeof(e->secret));
+	moat_engine_modulate_init(e);
 	ct_params_from(&e->opt, e->secret, &cp);
 	e->ct = moat_ct_create(&cp);
 	if (!e->ct)
@@ -135,6 +136,7 @@ void moat_engine_destroy(struct moat_engine *e)
 	moat_engine_known_destroy(e);
 	free(e->rule_limit);
 	sodium_memzero(e->secret, sizeof(e->secret));
+	sodium_memzero(e->mod_key, sizeof(e->mod_key));
 	free(e);
 }
 

@@ -69,6 +69,7 @@ struct moat_engine {
 	struct moat_srclimit *src;          /* owned; srclimit.c */
 
 	uint8_t secret[32];
+	uint8_t mod_key[16];                /* modulate.c: from the secret */
 };
 
 /* sanity.c */
@@ -161,6 +162,9 @@ void moat_engine_known_destroy(struct moat_engine *e);
 void moat_engine_known_add(struct moat_engine *e, const struct moat_addr *a);
 bool moat_engine_known_has(const struct moat_engine *e,
 			   const struct moat_addr *a);
+
+/* modulate.c: derive the modulation key (create). */
+void moat_engine_modulate_init(struct moat_engine *e);
 
 /* reply.c: answers built from the packet in flight. */
 void moat_engine_l2_reply(const struct moat_pkt *p, struct moat_l2 *l2);

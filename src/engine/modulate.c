@@ -11,17 +11,14 @@
 #include <sodium.h>
 
 #include "engine/synproxy_glue.h"
+#include "moat/siphash.h"
 
 static uint32_t modulation_offset(const struct moat_engine *e,
 				  const struct moat_pkt *p, uint64_t now,
 				  uint32_t salt)
 {
-	uint8_t in[16 + 16 + 4 + 8 + 4], out[8], key[16];
-	uint32_t v;
+	uint8_t in[16 + 16 + 4 + 8 + 4];
 
-	crypto_generichash(key, sizeof(key),
-			   (const uint8_t *)"moat modulate", 13, e->secret,
-			   sizeof(e->secret));
 	memcpy(in, p->src.b, 16);
 	memcpy(in + 16, p->dst.b, 16);
 	in[32] = (uint8_t)(p->sport >> 8);
@@ -30,9 +27,15 @@ static uint32_t modulation_offset(const struct moat_engine *e,
 	in[35] = (uint8_t)p->dport;
 	memcpy(in + 36, &now, 8);
 	memcpy(in + 44, &salt, 4);
-	crypto_shorthash(out, in, sizeof(in), key);
-	memcpy(&v, out, 4);
-	return v;
+	return (uint32_t)moat_siphash24(e->mod_key, in, sizeof(in));
+}
+
+/* Control plane: the modulation key, derived from the engine's secret. */
+void moat_engine_modulate_init(struct moat_engine *e)
+{
+	crypto_generichash(e->mod_key, sizeof(e->mod_key),
+			   (const uint8_t *)"moat modulate", 13, e->secret,
+			   sizeof(e->secret));
 }
 
 void moat_engine_modulate_start(struct moat_engine *e, struct moat_flight *fl,

@@ -40,6 +40,7 @@
 #include <sodium.h>
 
 #include "engine/engine_impl.h"
+#include "moat/siphash.h"
 
 enum {
 	SRC_MIN_NODES = 1024,
@@ -101,15 +102,14 @@ static uint32_t ref_of(const struct moat_srclimit *s, const struct src_node *n)
 static uint32_t hash_key(const struct moat_srclimit *s,
 			 const struct moat_addr *a, uint8_t kind, uint16_t rule)
 {
-	uint8_t in[16 + 1 + 1 + 2], out[crypto_shorthash_BYTES];
+	uint8_t in[16 + 1 + 1 + 2];
 	uint32_t v;
 
 	memcpy(in, a->b, 16);
 	in[16] = a->family;
 	in[17] = kind;
 	memcpy(in + 18, &rule, 2);
-	crypto_shorthash(out, in, sizeof(in), s->key);
-	memcpy(&v, out, sizeof(v));
+	v = (uint32_t)moat_siphash24(s->key, in, sizeof(in));
 	return v & s->bmask;
 }
 
