@@ -148,6 +148,9 @@ int moat_engine_flows(const struct moat_engine *e,
 		      void (*fn)(const struct moat_flow_info *fi, void *arg),
 		      void *arg, int max);
 
+/* How many flows the table holds now (cheap: a counter). */
+unsigned long moat_engine_flow_count(const struct moat_engine *e);
+
 /* Flows by state, SYN proxy mode per destination: one JSON object. */
 int moat_engine_stats_json(const struct moat_engine *e, char *buf,
 			   unsigned long len);

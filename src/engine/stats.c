@@ -139,3 +139,8 @@ int moat_engine_flows(const struct moat_engine *e,
 	moat_ct_foreach((struct moat_ct *)e->ct, format_flow, &w);
 	return w.done;
 }
+
+unsigned long moat_engine_flow_count(const struct moat_engine *e)
+{
+	return moat_ct_count(e->ct);
+}
