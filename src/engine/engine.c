@@ -9,7 +9,7 @@
  *                  rules (first match, policy) -> new state / SYN proxy
  *
  * Each stage either decides (fills the verdict and its reason, counted in
- * finish()) or hands the packet to the next.  Nothing here reads a clock,
+ * moat_engine_finish()) or hands the packet to the next.  Nothing here reads a clock,
  * touches a socket or allocates: create and reload allocate, process and
  * tick only use what they made.
  */
@@ -22,8 +22,8 @@
 #include "engine/synproxy_glue.h"
 
 /* Decide: set verdict and reason and count both. */
-static void finish(struct moat_engine *e, struct moat_flight *fl,
-		   enum moat_verdict v, enum moat_reason r)
+void moat_engine_finish(struct moat_engine *e, struct moat_flight *fl,
+			enum moat_verdict v, enum moat_reason r)
 {
 	moat_engine_say(e, "verdict: %s (%s)",
 			v == MOAT_VERDICT_PASS ? "pass" : "drop",
@@ -228,11 +228,11 @@ static bool stage_sanity(struct moat_engine *e, struct moat_flight *fl)
 				"ok" : moat_reason_name(r), line);
 	}
 	if (r != MOAT_R_NONE) {
-		finish(e, fl, MOAT_VERDICT_DROP, r);
+		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, r);
 		return false;
 	}
 	if (p->ipv == 0) {
-		finish(e, fl, e->opt.nonip_pass ? MOAT_VERDICT_PASS :
+		moat_engine_finish(e, fl, e->opt.nonip_pass ? MOAT_VERDICT_PASS :
 		       MOAT_VERDICT_DROP, MOAT_R_NON_IP);
 		return false;
 	}
@@ -244,7 +244,7 @@ static bool stage_sanity(struct moat_engine *e, struct moat_flight *fl)
 				fl->f->zone == MOAT_ZONE_AUTO ?
 				" (ingress from the source address)" : "");
 	if (is_ndp(p)) {
-		finish(e, fl, MOAT_VERDICT_PASS, MOAT_R_NDP);
+		moat_engine_finish(e, fl, MOAT_VERDICT_PASS, MOAT_R_NDP);
 		return false;
 	}
 	if (e->opt.checksum == MOAT_CHECKSUM_VERIFY) {
@@ -252,7 +252,7 @@ static bool stage_sanity(struct moat_engine *e, struct moat_flight *fl)
 		moat_engine_say(e, "checksums: %s", r == MOAT_R_NONE ? "good" :
 				moat_reason_name(r));
 		if (r != MOAT_R_NONE) {
-			finish(e, fl, MOAT_VERDICT_DROP, r);
+			moat_engine_finish(e, fl, MOAT_VERDICT_DROP, r);
 			return false;
 		}
 	}
@@ -270,14 +270,14 @@ static bool stage_sanity(struct moat_engine *e, struct moat_flight *fl)
 				"source and destination plausible" :
 				moat_reason_name(r));
 		if (r != MOAT_R_NONE) {
-			finish(e, fl, MOAT_VERDICT_DROP, r);
+			moat_engine_finish(e, fl, MOAT_VERDICT_DROP, r);
 			return false;
 		}
 	}
 	/* Fragments carry no ports past the first: a stateful filter cannot
 	 * judge them without reassembly, which moat does not do yet. */
 	if (p->frag & MOAT_FRAG_IS) {
-		finish(e, fl, MOAT_VERDICT_DROP, MOAT_R_FRAGMENT);
+		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, MOAT_R_FRAGMENT);
 		return false;
 	}
 	return true;
@@ -337,7 +337,7 @@ static bool stage_flow(struct moat_engine *e, struct moat_flight *fl)
 			r = h;
 	}
 	if (r != MOAT_R_STATE_MATCH) {
-		finish(e, fl, MOAT_VERDICT_DROP, r);
+		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, r);
 		return false;
 	}
 	if (ent->zone[dir] < 0)
@@ -346,7 +346,7 @@ static bool stage_flow(struct moat_engine *e, struct moat_flight *fl)
 		fl->res->rewritten = moat_engine_translate(e, fl, ent, dir);
 	moat_engine_syn_observe(e, fl, ent, dir);
 	fl->res->log = (ent->flags & MOAT_CT_F_LOG) != 0;
-	finish(e, fl, MOAT_VERDICT_PASS, MOAT_R_STATE_MATCH);
+	moat_engine_finish(e, fl, MOAT_VERDICT_PASS, MOAT_R_STATE_MATCH);
 	return false;
 }
 
@@ -370,11 +370,11 @@ static bool stage_icmp_error(struct moat_engine *e, struct moat_flight *fl)
 	    !moat_ct_icmp_seq_ok(ent, dir, fl->p.inner.seq))
 		ent = NULL;
 	if (!ent) {
-		finish(e, fl, MOAT_VERDICT_DROP, MOAT_R_ICMP_UNRELATED);
+		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, MOAT_R_ICMP_UNRELATED);
 		return false;
 	}
 	fl->res->rule = ent->rule;
-	finish(e, fl, MOAT_VERDICT_PASS, MOAT_R_STATE_MATCH);
+	moat_engine_finish(e, fl, MOAT_VERDICT_PASS, MOAT_R_STATE_MATCH);
 	return false;
 }
 
@@ -406,7 +406,7 @@ static void new_flow(struct moat_engine *e, struct moat_flight *fl,
 	 * refused. */
 	why = moat_engine_src_admit(e, fl, rule);
 	if (why != MOAT_R_NONE) {
-		finish(e, fl, MOAT_VERDICT_DROP, why);
+		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, why);
 		return;
 	}
 	ent = moat_ct_insert(e->ct, &fl->p, fl->now, &why);
@@ -414,7 +414,7 @@ static void new_flow(struct moat_engine *e, struct moat_flight *fl,
 		if (why == MOAT_R_STATE_TABLE_FULL)
 			moat_engine_event(e, fl->now,
 					  "{\"event\":\"table-full\"}");
-		finish(e, fl, MOAT_VERDICT_DROP, why);
+		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, why);
 		return;
 	}
 	ent->rule = (uint16_t)(rule ? rule->number : 0);
@@ -427,7 +427,7 @@ static void new_flow(struct moat_engine *e, struct moat_flight *fl,
 	if (rule && rule->modulate && fl->p.proto == MOAT_IPPROTO_TCP)
 		moat_engine_modulate_start(e, fl, ent);
 	moat_engine_syn_observe(e, fl, ent, MOAT_CT_ORIG);
-	finish(e, fl, MOAT_VERDICT_PASS,
+	moat_engine_finish(e, fl, MOAT_VERDICT_PASS,
 	       rule ? MOAT_R_RULE_PASS : MOAT_R_POLICY_PASS);
 }
 
@@ -449,7 +449,7 @@ static void stage_rules(struct moat_engine *e, struct moat_flight *fl)
 		if (e->opt.policy == MOAT_POLICY_PASS)
 			new_flow(e, fl, NULL);
 		else
-			finish(e, fl, MOAT_VERDICT_DROP, MOAT_R_POLICY_DROP);
+			moat_engine_finish(e, fl, MOAT_VERDICT_DROP, MOAT_R_POLICY_DROP);
 		return;
 	}
 	fl->res->rule = rule->number;
@@ -457,23 +457,23 @@ static void stage_rules(struct moat_engine *e, struct moat_flight *fl)
 		log_rule(e, fl, rule, rule->action == MOAT_RULE_PASS ? "pass" :
 			 rule->action == MOAT_RULE_BLOCK ? "block" : "reject");
 	if (rule->action == MOAT_RULE_BLOCK) {
-		finish(e, fl, MOAT_VERDICT_DROP, MOAT_R_RULE_BLOCK);
+		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, MOAT_R_RULE_BLOCK);
 		return;
 	}
 	if (rule->action == MOAT_RULE_REJECT) {
 		moat_engine_reject(e, fl);
-		finish(e, fl, MOAT_VERDICT_DROP, MOAT_R_RULE_REJECT);
+		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, MOAT_R_RULE_REJECT);
 		return;
 	}
 	if (rule->limit.count && rule->number - 1 < e->rule_limit_count &&
 	    !moat_bucket_take(&e->rule_limit[rule->number - 1],
 			      rule->limit.count, rule->limit.period_ns,
 			      fl->now)) {
-		finish(e, fl, MOAT_VERDICT_DROP, MOAT_R_RATE_LIMIT);
+		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, MOAT_R_RATE_LIMIT);
 		return;
 	}
 	if (!rule->keep_state) {
-		finish(e, fl, MOAT_VERDICT_PASS, MOAT_R_RULE_PASS_STATELESS);
+		moat_engine_finish(e, fl, MOAT_VERDICT_PASS, MOAT_R_RULE_PASS_STATELESS);
 		return;
 	}
 	if (rule->synproxy && moat_engine_syn_new(e, fl, rule))

@@ -58,6 +58,7 @@ struct moat_engine {
 	uint64_t mode_switches;
 	uint64_t syn_server_timeouts;   /* handshakes the server never answered */
 	uint64_t synack_retransmits;    /* cookie SYN-ACKs sent again */
+	uint64_t emit_full;             /* answers not sent: emit buffer full */
 
 	struct moat_event events[MOAT_ENGINE_EVENT_RING];
 	int ev_head, ev_count;
@@ -71,6 +72,11 @@ struct moat_engine {
 	uint8_t secret[32];
 	uint8_t mod_key[16];                /* modulate.c: from the secret */
 };
+
+/* engine.c: decide the packet in flight: verdict and reason, both
+ * counted (every packet lands in exactly one of each). */
+void moat_engine_finish(struct moat_engine *e, struct moat_flight *fl,
+			enum moat_verdict v, enum moat_reason r);
 
 /* sanity.c */
 enum moat_reason moat_engine_check_martians(const struct moat_pkt *p);

@@ -421,7 +421,7 @@ static void send_rst(struct moat_engine *e, struct moat_flight *fl,
 	uint32_t len;
 
 	if (!fr) {
-		e->cnt.reason[MOAT_R_EMIT_FULL]++;
+		e->emit_full++;
 		return;
 	}
 	memset(&s, 0, sizeof(s));

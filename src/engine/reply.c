@@ -64,7 +64,7 @@ bool moat_engine_reject(struct moat_engine *e, struct moat_flight *fl)
 		return false;
 	fr = moat_emit_next(fl->out);
 	if (!fr) {
-		e->cnt.reason[MOAT_R_EMIT_FULL]++;
+		e->emit_full++;
 		return false;
 	}
 	moat_engine_l2_reply(p, &l2);

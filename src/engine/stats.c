@@ -54,6 +54,8 @@ int moat_engine_stats_json(const struct moat_engine *e, char *buf,
 		     "\"expired\":%llu,\"evicted_halfopen\":%llu,"
 		     "\"evicted_other\":%llu,\"refused_full\":%llu,"
 		     "\"events_lost\":%llu,\"mode_switches\":%llu,"
+		     "\"synack_retransmits\":%llu,\"server_timeouts\":%llu,"
+		     "\"emit_full\":%llu,"
 		     "\"syncookies\":%d,\"by_state\":{",
 		     moat_ct_count(e->ct), moat_ct_capacity(e->ct),
 		     (unsigned long long)st.inserted,
@@ -63,6 +65,9 @@ int moat_engine_stats_json(const struct moat_engine *e, char *buf,
 		     (unsigned long long)st.refused_full,
 		     (unsigned long long)e->ev_lost,
 		     (unsigned long long)e->mode_switches,
+		     (unsigned long long)e->synack_retransmits,
+		     (unsigned long long)e->syn_server_timeouts,
+		     (unsigned long long)e->emit_full,
 		     e->syncookies_forced >= 0 ? e->syncookies_forced :
 		     e->opt.syncookies);
 	if (n < 0 || (size_t)n >= len)

@@ -91,18 +91,6 @@ bool moat_engine_syn_owns(const struct moat_ct_entry *ent)
 	return ent->state == MOAT_CT_SYNPROXY;
 }
 
-static void decide(struct moat_engine *e, struct moat_flight *fl,
-		   enum moat_verdict v, enum moat_reason r)
-{
-	fl->res->verdict = v;
-	fl->res->reason = r;
-	if (v == MOAT_VERDICT_PASS)
-		e->cnt.passed++;
-	else
-		e->cnt.dropped++;
-	e->cnt.reason[r]++;
-}
-
 bool moat_engine_syn_flow(struct moat_engine *e, struct moat_flight *fl,
 			  struct moat_ct_entry *ent, int dir)
 {
@@ -115,7 +103,7 @@ bool moat_engine_syn_flow(struct moat_engine *e, struct moat_flight *fl,
 	moat_engine_say(e, "synproxy: handshake with the server: %s",
 			moat_reason_name(r));
 	e->cnt.emitted += fl->out->count - before;
-	decide(e, fl, MOAT_VERDICT_DROP, r);
+	moat_engine_finish(e, fl, MOAT_VERDICT_DROP, r);
 	return false;
 }
 
@@ -161,14 +149,14 @@ static bool syn_new_syn(struct moat_engine *e, struct moat_flight *fl,
 	if (e->shed && !moat_engine_known_has(e, &fl->p.src)) {
 		moat_engine_say(e, "synproxy: shedding load, the source has "
 				"no handshake before: dropped");
-		decide(e, fl, MOAT_VERDICT_DROP, MOAT_R_SYN_SHED);
+		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, MOAT_R_SYN_SHED);
 		return true;
 	}
 	moat_engine_say(e, "synproxy: answering with a cookie");
 	r = moat_syn_answer_syn(e->syn, &fl->p, fl->res->in_zone, fl->now,
 				fl->out);
 	e->cnt.emitted += fl->out->count - before;
-	decide(e, fl, MOAT_VERDICT_DROP, r);
+	moat_engine_finish(e, fl, MOAT_VERDICT_DROP, r);
 	return true;
 }
 
@@ -186,19 +174,19 @@ static void syn_new_ack(struct moat_engine *e, struct moat_flight *fl,
 			r == MOAT_R_NONE ? "valid, opening the server side" :
 			moat_reason_name(r));
 	if (r != MOAT_R_NONE) {
-		decide(e, fl, MOAT_VERDICT_DROP, r);
+		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, r);
 		return;
 	}
 	/* A valid cookie: this client saw our SYN-ACK, it is real. */
 	moat_engine_known_add(e, &fl->p.src);
 	r = moat_engine_src_admit(e, fl, rule);
 	if (r != MOAT_R_NONE) {
-		decide(e, fl, MOAT_VERDICT_DROP, r);
+		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, r);
 		return;
 	}
 	ent = moat_ct_insert_as(e->ct, &fl->p, MOAT_CT_SYNPROXY, fl->now, &r);
 	if (!ent) {
-		decide(e, fl, MOAT_VERDICT_DROP, r);
+		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, r);
 		return;
 	}
 	moat_engine_src_created(e, ent, rule);
@@ -211,7 +199,7 @@ static void syn_new_ack(struct moat_engine *e, struct moat_flight *fl,
 				 fl->res->in_zone, fl->res->out_zone, fl->now,
 				 fl->out);
 	e->cnt.emitted += fl->out->count - before;
-	decide(e, fl, MOAT_VERDICT_DROP, r);
+	moat_engine_finish(e, fl, MOAT_VERDICT_DROP, r);
 }
 
 bool moat_engine_syn_new(struct moat_engine *e, struct moat_flight *fl,
