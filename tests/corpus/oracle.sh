@@ -1,6 +1,6 @@
 #!/bin/sh
 # tshark as the oracle for moat's TCP decode.  For every packet of the
-# shared corpus that tshark dissects as TCP, compare the addresses, ports,
+# corpus (tests/corpus) that tshark dissects as TCP, compare the addresses, ports,
 # raw SEQ and ACK and the 8 flag bits with what `moat decode` prints.  Any
 # difference fails the test.
 #
@@ -18,12 +18,12 @@
 # moat, sees each fragment on its own.  ACK is compared only when the ACK
 # flag is set (moat prints it only then).
 #
-# usage: oracle.sh MOAT CORPUS_DIR        exit 77 (skip) without tshark
+# usage: oracle.sh MOAT CORPUS_DIR        fails without tshark
 set -eu
 
 moat=$1
 corpus=$2
-command -v tshark >/dev/null 2>&1 || { echo "oracle: tshark missing, skip"; exit 77; }
+command -v tshark >/dev/null 2>&1 || { echo "oracle: tshark missing (scripts/packages.txt installs it)"; exit 1; }
 [ -d "$corpus" ] || { echo "oracle: no corpus at $corpus" >&2; exit 1; }
 
 tmp=$(mktemp -d)

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Decode every capture of the shared corpus with `moat decode
+# Decode every capture of the corpus (tests/corpus) with `moat decode
 # --verify-checksums` and check, for each file:
 #   - no crash (exit 0, or 1 with a message when libpcap refuses the file or
 #     finds it damaged part-way; a sanitizer report anywhere fails),

@@ -8,7 +8,7 @@ set -eu
 moat=$1
 cap=$2/tcp/zeek__var-services-std-ports.pcap
 here=$(cd "$(dirname "$0")" && pwd)
-command -v tshark >/dev/null || { echo "tshark missing"; exit 77; }
+command -v tshark >/dev/null || { echo "tshark missing (scripts/packages.txt installs it)"; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
