@@ -18,6 +18,26 @@
 
 /* The engine's tick runs every 100 ms of capture time, as it would live. */
 #define TICK_NS 100000000ull
+#define SEC_NS 1000000000ull
+/* Through a gap in the capture the ticks go on as they would live, so
+ * flood detectors cool down and flows expire on time.  After the first
+ * minute the steps grow to a second (the timer wheel's grain), and past
+ * the longest timer moat can hold (an overload entry's 30 days) nothing is
+ * left to happen: a gap of years does not cost years of ticks. */
+#define FINE_GAP_NS (60 * SEC_NS)
+#define TICK_HORIZON_NS (31 * 86400 * SEC_NS)
+
+/* The tick after @t, @t being that long after the last packet. */
+static uint64_t next_tick_in_gap(uint64_t t, uint64_t since_packet,
+				 uint64_t next_packet)
+{
+	if (since_packet < FINE_GAP_NS)
+		return t + TICK_NS;
+	if (since_packet < TICK_HORIZON_NS)
+		return t + SEC_NS;
+	/* Nothing can fire any more: the last tick before the packet. */
+	return next_packet > t + TICK_NS ? next_packet - TICK_NS : t + TICK_NS;
+}
 
 /*
  * A fixed secret unless --secret-hex is given: cookies and modulation
@@ -234,7 +254,7 @@ static int replay_loop(struct moat_engine *eng,
 	static char explain[8192];
 	struct moat_io_pcap_pkt pk;
 	struct moat_result res;
-	uint64_t next_tick = 0;
+	uint64_t next_tick = 0, last_ts = 0;
 	char err[256];
 	long index = 0;
 	int rc;
@@ -244,18 +264,19 @@ static int replay_loop(struct moat_engine *eng,
 		uint32_t n = pk.caplen < sizeof(buf) ? pk.caplen : sizeof(buf);
 
 		index++;
-		if (next_tick == 0)
+		if (next_tick == 0) {
+			last_ts = pk.ts_ns;
 			next_tick = pk.ts_ns + TICK_NS;
-		/* A capture with a long gap: tick once at its end rather
-		 * than spin through every 100 ms of it. */
-		if (pk.ts_ns > next_tick + 100 * TICK_NS)
-			next_tick = pk.ts_ns - TICK_NS;
+		}
 		while (pk.ts_ns >= next_tick) {
 			moat_engine_tick(eng, next_tick, &em);
 			write_emitted(out, &em, next_tick, emitted);
 			write_events(eng, out, 0);
-			next_tick += TICK_NS;
+			next_tick = next_tick_in_gap(next_tick,
+						     next_tick - last_ts,
+						     pk.ts_ns);
 		}
+		last_ts = pk.ts_ns > last_ts ? pk.ts_ns : last_ts;
 		/* The engine may rewrite the frame: give it a copy. */
 		memcpy(buf, pk.data, n);
 		f.data = buf;

@@ -23,6 +23,8 @@ NAME.expected):
               refused as overloaded; another source unaffected
   trust       rlogin/rsh from outside through a pass rule, and other
               address-trust services
+  gap         a SYN flood that puts the server in cookie mode, then one
+              honest SYN 45 s later, after the capture fell silent
 """
 import os
 import struct
@@ -210,6 +212,22 @@ def trust(out):
     cap.write(out)
 
 
+def gap(out):
+    cap = Cap(step=0.002)
+    # The server's SYN-ACK teaches moat its options, so cookies need no
+    # probe SYN to it.
+    handshake(cap, 40999)
+    # 300 spoofed SYNs in 0.6 s: far over the configured 50 a second.
+    for i in range(300):
+        src = "198.18.128.%d" % (1 + i % 250)
+        cap.add(tcp4(src, SERVER, 10000 + i, 80, "S", 7000 + i))
+    # 45 s of silence: the half-open flows time out (tcp.opening, 30 s),
+    # and the live gateway, ticking through it, leaves
+    # cookie mode after syncookies-quiet; the replay must do the same.
+    cap.add(tcp4(CLIENT, SERVER, 41000, 80, "S", 1000), gap=45.0)
+    cap.write(out)
+
+
 CAPTURES = {
     "spoof": spoof,
     "martians": martians,
@@ -218,6 +236,7 @@ CAPTURES = {
     "ttljump": ttljump,
     "srcrate": srcrate,
     "trust": trust,
+    "gap": gap,
 }
 
 
