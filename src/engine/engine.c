@@ -395,9 +395,10 @@ static void log_rule(struct moat_engine *e, struct moat_flight *fl,
 			  fl->p.dport);
 }
 
-/* Keep state for a passed packet: a new flow from its rule. */
-static void new_flow(struct moat_engine *e, struct moat_flight *fl,
-		     const struct moat_rule *rule)
+struct moat_ct_entry *moat_engine_flow_open(struct moat_engine *e,
+					    struct moat_flight *fl,
+					    const struct moat_rule *rule,
+					    enum moat_ct_state state)
 {
 	struct moat_ct_entry *ent;
 	enum moat_reason why = MOAT_R_NONE;
@@ -407,15 +408,17 @@ static void new_flow(struct moat_engine *e, struct moat_flight *fl,
 	why = moat_engine_src_admit(e, fl, rule);
 	if (why != MOAT_R_NONE) {
 		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, why);
-		return;
+		return NULL;
 	}
-	ent = moat_ct_insert(e->ct, &fl->p, fl->now, &why);
+	ent = state == MOAT_CT_NONE
+		      ? moat_ct_insert(e->ct, &fl->p, fl->now, &why)
+		      : moat_ct_insert_as(e->ct, &fl->p, state, fl->now, &why);
 	if (!ent) {
 		if (why == MOAT_R_STATE_TABLE_FULL)
 			moat_engine_event(e, fl->now,
 					  "{\"event\":\"table-full\"}");
 		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, why);
-		return;
+		return NULL;
 	}
 	ent->rule = (uint16_t)(rule ? rule->number : 0);
 	ent->zone[MOAT_CT_ORIG] = (int8_t)fl->res->in_zone;
@@ -424,6 +427,18 @@ static void new_flow(struct moat_engine *e, struct moat_flight *fl,
 		ent->flags |= MOAT_CT_F_LOG;
 	if (rule)
 		moat_engine_src_created(e, ent, rule);
+	return ent;
+}
+
+/* Keep state for a passed packet: a new flow from its rule. */
+static void new_flow(struct moat_engine *e, struct moat_flight *fl,
+		     const struct moat_rule *rule)
+{
+	struct moat_ct_entry *ent;
+
+	ent = moat_engine_flow_open(e, fl, rule, MOAT_CT_NONE);
+	if (!ent)
+		return;
 	if (rule && rule->modulate && fl->p.proto == MOAT_IPPROTO_TCP)
 		moat_engine_modulate_start(e, fl, ent);
 	moat_engine_syn_observe(e, fl, ent, MOAT_CT_ORIG);

@@ -179,22 +179,9 @@ static void syn_new_ack(struct moat_engine *e, struct moat_flight *fl,
 	}
 	/* A valid cookie: this client saw our SYN-ACK, it is real. */
 	moat_engine_known_add(e, &fl->p.src);
-	r = moat_engine_src_admit(e, fl, rule);
-	if (r != MOAT_R_NONE) {
-		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, r);
+	ent = moat_engine_flow_open(e, fl, rule, MOAT_CT_SYNPROXY);
+	if (!ent)
 		return;
-	}
-	ent = moat_ct_insert_as(e->ct, &fl->p, MOAT_CT_SYNPROXY, fl->now, &r);
-	if (!ent) {
-		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, r);
-		return;
-	}
-	moat_engine_src_created(e, ent, rule);
-	ent->rule = (uint16_t)rule->number;
-	ent->zone[MOAT_CT_ORIG] = (int8_t)fl->res->in_zone;
-	ent->zone[MOAT_CT_REPLY] = (int8_t)fl->res->out_zone;
-	if (rule->log)
-		ent->flags |= MOAT_CT_F_LOG;
 	r = moat_syn_open_server(e->syn, e->ct, ent, &fl->p, &c,
 				 fl->res->in_zone, fl->res->out_zone, fl->now,
 				 fl->out);

@@ -328,6 +328,55 @@ static void silent_server(void **state)
 }
 
 
+/*
+ * A valid final ACK when the flow table is full of established flows
+ * (never evicted): the flow is refused like any other new flow, counted
+ * as state-table-full, and nothing goes to the server.
+ */
+static void final_ack_into_a_full_table(void **state)
+{
+	static const char *const conf =
+		"zone outside { interface out0; default }\n"
+		"zone inside { interface in0; networks 198.18.1.0/24 }\n"
+		"options { syncookies on\n max-flows 16 }\n"
+		"pass from outside to 198.18.1.10 tcp port 80 synproxy\n"
+		"pass from inside\n";
+	struct harness h;
+	uint32_t cookie, isn = 31337;
+	unsigned long flows;
+	int i;
+
+	(void)state;
+	h_start(&h, conf);
+	teach_server(&h);
+	for (i = 0; i < 64; i++) {
+		struct seg syn = { SERVER, "198.18.100.20", (uint16_t)(2000 + i),
+				   443, 100, 0, MOAT_TCP_SYN, 0, 0, 0, NULL };
+		struct seg sa = { "198.18.100.20", SERVER, 443,
+				  (uint16_t)(2000 + i), 500, 101,
+				  MOAT_TCP_SYN | MOAT_TCP_ACK, 0, 0, 0, NULL };
+		struct seg ack = { SERVER, "198.18.100.20", (uint16_t)(2000 + i),
+				   443, 101, 501, MOAT_TCP_ACK, 0, 0, 0, NULL };
+
+		if (h_tcp(&h, IN, &syn)->reason == MOAT_R_STATE_TABLE_FULL)
+			break;
+		assert_verdict(h_tcp(&h, OUT, &sa), MOAT_VERDICT_PASS,
+			       MOAT_R_STATE_MATCH);
+		assert_verdict(h_tcp(&h, IN, &ack), MOAT_VERDICT_PASS,
+			       MOAT_R_STATE_MATCH);
+	}
+	assert_true(i >= 16 && i < 64);
+	flows = moat_engine_flow_count(h.eng);
+	cookie = client_syn(&h, 40300, isn, NULL);
+	struct seg ack = { CLIENT, SERVER, 40300, 80, isn + 1, cookie + 1,
+			   MOAT_TCP_ACK, 0, 0, 0, NULL };
+	assert_verdict(h_tcp(&h, OUT, &ack), MOAT_VERDICT_DROP,
+		       MOAT_R_STATE_TABLE_FULL);
+	assert_int_equal(h.out.count, 0);
+	assert_int_equal(moat_engine_flow_count(h.eng), flows);
+	h_stop(&h);
+}
+
 /* Shedding load: sources that completed a handshake before keep getting
  * cookies; unknown ones are dropped at once until the pressure ends. */
 static void shedding_keeps_known_clients(void **state)
@@ -402,6 +451,7 @@ int main(void)
 		cmocka_unit_test(lost_final_ack_is_recovered),
 		cmocka_unit_test(server_rst_resets_client),
 		cmocka_unit_test(silent_server),
+		cmocka_unit_test(final_ack_into_a_full_table),
 		cmocka_unit_test(shedding_keeps_known_clients),
 		cmocka_unit_test(hybrid_switches_both_ways),
 	};
