@@ -377,6 +377,76 @@ static void final_ack_into_a_full_table(void **state)
 	h_stop(&h);
 }
 
+static void reload(struct harness *h, const char *conf)
+{
+	struct moat_config *cfg;
+	struct moat_diags d;
+
+	cfg = moat_config_parse_string("reload.conf", conf, &d);
+	assert_non_null(cfg);
+	moat_engine_reload(h->eng, cfg);
+	moat_config_destroy(h->cfg);
+	h->cfg = cfg;
+}
+
+/* A calm SYN from @sport: cookie (true) or passed to the server (false). */
+static bool gets_cookie(struct harness *h, uint16_t sport)
+{
+	struct seg syn = { CLIENT, SERVER, sport, 80, 1000u * sport, 0,
+			   MOAT_TCP_SYN, 64240, 0, 0, &client_opts };
+	const struct moat_result *r = h_tcp(h, OUT, &syn);
+
+	h->now += SEC / 10;
+	if (r->reason == MOAT_R_SYN_COOKIE_SENT)
+		return true;
+	assert_verdict(r, MOAT_VERDICT_PASS, MOAT_R_RULE_PASS);
+	return false;
+}
+
+/*
+ * Which mode a SYN meets: `moat ctl syncookies` when given (across
+ * reloads, `auto` included), else the rule's own `syncookies`, else the
+ * options'.  No flood here: `auto` means state mode.
+ */
+static void mode_in_force(void **state)
+{
+	static const char *const conf_off =
+		"zone outside { interface out0; default }\n"
+		"zone inside { interface in0; networks 198.18.1.0/24 }\n"
+		"options { syncookies off }\n"
+		"pass from outside to 198.18.1.10 tcp port 80 synproxy\n";
+	static const char *const conf_rule_on =
+		"zone outside { interface out0; default }\n"
+		"zone inside { interface in0; networks 198.18.1.0/24 }\n"
+		"options { syncookies off }\n"
+		"pass from outside to 198.18.1.10 tcp port 80 synproxy "
+		"syncookies on\n";
+	struct harness h;
+
+	(void)state;
+	h_start(&h, conf_auto);
+	teach_server(&h);
+	assert_false(gets_cookie(&h, 41100));          /* options auto */
+	moat_engine_set_syncookies(h.eng, MOAT_SYNCOOKIES_ON);
+	assert_true(gets_cookie(&h, 41101));           /* forced on */
+	reload(&h, conf_off);
+	assert_true(gets_cookie(&h, 41102));           /* ... across reload */
+	moat_engine_set_syncookies(h.eng, MOAT_SYNCOOKIES_OFF);
+	assert_false(gets_cookie(&h, 41103));          /* forced off */
+	reload(&h, conf_rule_on);
+	assert_false(gets_cookie(&h, 41104));          /* beats the rule */
+	moat_engine_set_syncookies(h.eng, MOAT_SYNCOOKIES_AUTO);
+	assert_false(gets_cookie(&h, 41105));          /* forced auto too */
+	h_stop(&h);
+
+	h_start(&h, conf_rule_on);
+	teach_server(&h);
+	assert_true(gets_cookie(&h, 41106));           /* the rule's on */
+	reload(&h, conf_off);
+	assert_false(gets_cookie(&h, 41107));          /* the options' off */
+	h_stop(&h);
+}
+
 /* Shedding load: sources that completed a handshake before keep getting
  * cookies; unknown ones are dropped at once until the pressure ends. */
 static void shedding_keeps_known_clients(void **state)
@@ -452,6 +522,7 @@ int main(void)
 		cmocka_unit_test(server_rst_resets_client),
 		cmocka_unit_test(silent_server),
 		cmocka_unit_test(final_ack_into_a_full_table),
+		cmocka_unit_test(mode_in_force),
 		cmocka_unit_test(shedding_keeps_known_clients),
 		cmocka_unit_test(hybrid_switches_both_ways),
 	};
