@@ -40,14 +40,15 @@ enum moat_syn_decision moat_syn_decide(struct moat_syn *s,
 				       struct moat_syn_mode_event *ev,
 				       bool *switched)
 {
+	uint32_t h = syn_hash_dst(s->keys.hash_seed, &p->dst, p->dport);
 	const struct moat_syn_dst_state *dst;
 	enum moat_syn_decision d;
 	bool probe;
 
-	dst = moat_syn_mode_syn(s->modes, &p->dst, p->dport, now_ns, ev,
-				switched);
-	probe = moat_syn_backend_probe_due(s->backend, &p->dst, p->dport,
-					   now_ns);
+	dst = syn_mode_syn_hashed(s->modes, h, &p->dst, p->dport, now_ns, ev,
+				  switched);
+	probe = syn_backend_probe_due_hashed(s->backend, h, &p->dst, p->dport,
+					     now_ns);
 	d = moat_syn_decision(dst, probe, q);
 	if (d == MOAT_SYN_PROBE)
 		moat_syn_backend_probe_sent(s->backend, &p->dst, p->dport,

@@ -106,20 +106,19 @@ static bool key_is(const struct moat_syn_dst_key *k,
 	       memcmp(k->addr, dst->b, sizeof(k->addr)) == 0;
 }
 
+/* @h: syn_hash_dst() of the destination under m->seed. */
 static struct moat_syn_dst_slot *set_of(const struct moat_syn_modes *m,
-					const struct moat_addr *dst,
-					uint16_t port)
+					uint32_t h)
 {
-	uint32_t h = syn_hash_dst(m->seed, dst, port) & (m->sets - 1);
-
-	return (struct moat_syn_dst_slot *)&m->slot[h * MODE_WAYS];
+	return (struct moat_syn_dst_slot *)&m->slot[(h & (m->sets - 1)) *
+						    MODE_WAYS];
 }
 
 static struct moat_syn_dst_slot *find(const struct moat_syn_modes *m,
-				      const struct moat_addr *dst,
+				      uint32_t h, const struct moat_addr *dst,
 				      uint16_t port)
 {
-	struct moat_syn_dst_slot *s = set_of(m, dst, port);
+	struct moat_syn_dst_slot *s = set_of(m, h);
 	unsigned i;
 
 	for (i = 0; i < MODE_WAYS; i++)
@@ -129,15 +128,16 @@ static struct moat_syn_dst_slot *find(const struct moat_syn_modes *m,
 }
 
 static struct moat_syn_dst_slot *find_or_add(struct moat_syn_modes *m,
+					     uint32_t h,
 					     const struct moat_addr *dst,
 					     uint16_t port, uint64_t now_ns)
 {
-	struct moat_syn_dst_slot *s = find(m, dst, port), *set, *victim;
+	struct moat_syn_dst_slot *s = find(m, h, dst, port), *set, *victim;
 	unsigned i;
 
 	if (s)
 		return s;
-	set = set_of(m, dst, port);
+	set = set_of(m, h);
 	victim = &set[0];
 	for (i = 0; i < MODE_WAYS; i++) {
 		if (set[i].key.family == 0) {
@@ -229,11 +229,12 @@ static bool evaluate(const struct moat_syn_modes *m,
 }
 
 const struct moat_syn_dst_state *
-moat_syn_mode_syn(struct moat_syn_modes *m, const struct moat_addr *dst,
-		  uint16_t port, uint64_t now_ns,
-		  struct moat_syn_mode_event *ev, bool *switched)
+syn_mode_syn_hashed(struct moat_syn_modes *m, uint32_t h,
+		    const struct moat_addr *dst, uint16_t port,
+		    uint64_t now_ns, struct moat_syn_mode_event *ev,
+		    bool *switched)
 {
-	struct moat_syn_dst_slot *s = find_or_add(m, dst, port, now_ns);
+	struct moat_syn_dst_slot *s = find_or_add(m, h, dst, port, now_ns);
 
 	roll(&s->st, now_ns);
 	if (s->st.syn_cur < UINT32_MAX)
@@ -243,16 +244,26 @@ moat_syn_mode_syn(struct moat_syn_modes *m, const struct moat_addr *dst,
 	return &s->st;
 }
 
+const struct moat_syn_dst_state *
+moat_syn_mode_syn(struct moat_syn_modes *m, const struct moat_addr *dst,
+		  uint16_t port, uint64_t now_ns,
+		  struct moat_syn_mode_event *ev, bool *switched)
+{
+	return syn_mode_syn_hashed(m, syn_hash_dst(m->seed, dst, port), dst,
+				   port, now_ns, ev, switched);
+}
+
 void moat_syn_mode_half_open(struct moat_syn_modes *m,
 			     const struct moat_addr *dst, uint16_t port,
 			     int delta, uint64_t now_ns,
 			     struct moat_syn_mode_event *ev, bool *switched)
 {
+	uint32_t h = syn_hash_dst(m->seed, dst, port), *n;
 	struct moat_syn_dst_slot *s;
-	uint32_t *n;
 
 	*switched = false;
-	s = delta > 0 ? find_or_add(m, dst, port, now_ns) : find(m, dst, port);
+	s = delta > 0 ? find_or_add(m, h, dst, port, now_ns)
+		      : find(m, h, dst, port);
 	if (!s)
 		return;
 	n = &s->st.half_open;
@@ -282,7 +293,8 @@ const struct moat_syn_dst_state *
 moat_syn_mode_find(const struct moat_syn_modes *m, const struct moat_addr *dst,
 		   uint16_t port)
 {
-	const struct moat_syn_dst_slot *s = find(m, dst, port);
+	const struct moat_syn_dst_slot *s =
+		find(m, syn_hash_dst(m->seed, dst, port), dst, port);
 
 	return s ? &s->st : NULL;
 }
