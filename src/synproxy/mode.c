@@ -42,7 +42,7 @@
 #include "moat/syn_decide.h"
 
 enum {
-	MODE_WAYS = MOAT_SYN_DST_WAYS,
+	MODE_WAYS = 4,
 	MODE_DEFAULT_HALF_OPEN = 256,
 	MODE_DEFAULT_RATE = 1000,
 	MODE_DEFAULT_QUIET_S = 10,
@@ -56,6 +56,9 @@ struct moat_syn_modes {
 	uint8_t seed[MOAT_SYN_KEY_LEN];
 	struct moat_syn_dst_slot slot[]; /* sets * MODE_WAYS; owned */
 };
+
+_Static_assert((int)MODE_WAYS == (int)MOAT_SYN_DST_WAYS,
+	       "the layout documented in moat/syn_decide.h");
 
 static void apply_defaults(struct moat_syn_mode_params *p)
 {
@@ -97,7 +100,6 @@ void moat_syn_mode_set(struct moat_syn_modes *m,
 	m->par = *par;
 	apply_defaults(&m->par);
 }
-
 
 static bool key_is(const struct moat_syn_dst_key *k,
 		   const struct moat_addr *dst, uint16_t port)
