@@ -10,6 +10,9 @@
  *   3. bytes per flow with 1,000,000 flows (resident memory delta)
  *
  * Usage: bench_engine [FLOWS_BIG]   (default 1000000)
+ *        bench_engine --syn [SYNS [on|auto|off]]
+ *               the SYN path alone, in all three modes or one
+ *               (default 1048576 SYNs)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,33 +263,40 @@ static void report(const char *what, double *eng, double *base)
 #define CLIENT_NET 0xc6128000u /* 198.18.128.0/17: spoofed sources */
 #define SERVER 0xc612010au     /* 198.18.1.10 */
 
-static void bench_synflood(void)
+/*
+ * @n distinct spoofed SYNs to the web server under @options, each run
+ * next to the trivial loop.  The first pass teaches the server's options
+ * (as the hybrid mode would) and is not measured.
+ */
+static void bench_syns(const char *what, const char *options, uint32_t n)
 {
-	static const char conf[] =
-		"zone outside { interface out0; default }\n"
-		"zone inside { interface in0; networks 198.18.1.0/24 }\n"
-		"options { syncookies on }\n"
-		"pass from outside to 198.18.1.10 tcp port 80 synproxy\n";
+	char conf[512];
 	double eng[RUNS], base[RUNS];
 	struct moat_config *cfg;
-	struct moat_engine *e = engine_for(conf, &cfg);
+	struct moat_engine *e;
 	struct trace t;
 	uint64_t now = 1000000000000ull;
 
-	trace_alloc(&t, 1u << 20);
+	snprintf(conf, sizeof(conf),
+		 "zone outside { interface out0; default }\n"
+		 "zone inside { interface in0; networks 198.18.1.0/24 }\n"
+		 "options { %s }\n"
+		 "pass from outside to 198.18.1.10 tcp port 80 synproxy\n",
+		 options);
+	e = engine_for(conf, &cfg);
+	trace_alloc(&t, n);
 	for (uint32_t i = 0; i < t.n; i++)
 		put_tcp(&t, i, CLIENT_NET + (i * 2654435761u) % 32768,
 			SERVER, (uint16_t)(1024 + i % 60000), 80,
 			i * 2246822519u, 0, MOAT_TCP_SYN, 0);
 	const char *path = trace_file(&t, "syn");
-	/* Teach the server's options once, as the hybrid mode would. */
 	run_engine(e, path, &t, &now);
 	for (int r = 0; r < RUNS; r++) {
 		base[r] = trivial(path);
 		eng[r] = run_engine(e, path, &t, &now);
 	}
 	unlink(path);
-	report("spoofed SYN -> cookie SYN-ACK (1M distinct SYNs)", eng, base);
+	report(what, eng, base);
 	printf("|   flows after the flood | %u | | |\n",
 		(unsigned)moat_engine_counters(e)->reason[MOAT_R_RULE_PASS]);
 	moat_engine_destroy(e);
@@ -294,6 +304,36 @@ static void bench_synflood(void)
 	free(t.frames);
 	free(t.len);
 	free(t.zone);
+}
+
+static void bench_synflood(void)
+{
+	bench_syns("spoofed SYN -> cookie SYN-ACK (1M distinct SYNs)",
+		   "syncookies on", 1u << 20);
+}
+
+/*
+ * The SYN path alone (`bench_engine --syn [N]`), in each of its modes:
+ * cookies forced, the hybrid mode under a flood (state mode for the first
+ * 1000 SYNs of a second, cookies after), and state mode (every SYN goes
+ * to the server and opens a half-open flow; the table holds 4096, so
+ * every SYN of a later pass evicts the oldest and is new again).  Small enough for `valgrind --tool=callgrind`.
+ */
+static void bench_syn_modes(uint32_t n, const char *only)
+{
+	static const struct {
+		const char *name, *what, *options;
+	} modes[] = {
+		{ "on", "SYN, syncookies on: cookie SYN-ACK", "syncookies on" },
+		{ "auto", "SYN, syncookies auto, flooded: cookies after the "
+			  "switch", "syncookies auto" },
+		{ "off", "SYN, syncookies off: tracked, half-open, evicting",
+		  "syncookies off\n max-flows 4096" },
+	};
+
+	for (unsigned i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (!only || !strcmp(only, modes[i].name))
+			bench_syns(modes[i].what, modes[i].options, n);
 }
 
 static void bench_established(uint32_t flows)
@@ -370,10 +410,17 @@ static void bench_established(uint32_t flows)
 
 int main(int argc, char **argv)
 {
-	uint32_t big = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 10) : 1000000;
+	uint32_t big = 1000000;
 
 	printf("| what | engine (median of %d) | trivial loop | ratio |\n", RUNS);
 	printf("|---|---|---|---|\n");
+	if (argc > 1 && !strcmp(argv[1], "--syn")) {
+		bench_syn_modes(argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10)
+					 : 1u << 20, argc > 3 ? argv[3] : NULL);
+		return 0;
+	}
+	if (argc > 1)
+		big = (uint32_t)strtoul(argv[1], NULL, 10);
 	bench_synflood();
 	bench_established(1000);
 	bench_established(big);

@@ -190,7 +190,6 @@ static void bench_synack(void)
 	int w, r;
 
 	memset(par.secret, 0x42, sizeof(par.secret));
-	par.mode.mode = MOAT_SYN_MODE_ON;
 	syn = moat_syn_create(&par);
 	if (!syn) {
 		perror("moat_syn_create");

@@ -142,9 +142,9 @@ enum moat_ct_flag {
 					  first one (a hint for hijacks) */
 	MOAT_CT_F_SRC_COUNTED = 1 << 7,/* engine: counted by the per-source
 					  and per-rule connection limits */
-	MOAT_CT_F_HALFOPEN = 1 << 6,   /* engine: counted as a half-open
-					  handshake of a protected
-					  destination (hybrid SYN proxy) */
+	MOAT_CT_F_HALFOPEN = 1 << 6,   /* synproxy (decide.c): counted as
+					  a half-open handshake of a
+					  protected destination */
 };
 
 /*

@@ -121,7 +121,7 @@ const struct moat_counters *moat_engine_counters(const struct moat_engine *e);
 
 /*
  * Syncookie mode forced at run time (moat ctl syncookies on|off|auto):
- * @mode is an enum moat_syncookies_mode of include/moat/rules.h.  It holds
+ * @mode is an enum moat_syncookies_mode (moat/syncookies.h).  It holds
  * until the next call, across reloads: an administrator who forced cookies
  * during an attack does not want a configuration change to undo it.
  */

@@ -29,6 +29,7 @@
 
 #include "moat/addr.h"
 #include "moat/pkt.h"
+#include "moat/syncookies.h"
 
 /* ---- diagnostics ------------------------------------------------------ */
 
@@ -63,11 +64,7 @@ void moat_diags_init(struct moat_diags *d);
 /* ---- options ---------------------------------------------------------- */
 
 enum moat_policy { MOAT_POLICY_DROP = 0, MOAT_POLICY_PASS = 1 };
-enum moat_syncookies_mode {
-	MOAT_SYNCOOKIES_OFF = 0,
-	MOAT_SYNCOOKIES_ON = 1,
-	MOAT_SYNCOOKIES_AUTO = 2,  /* cookies only while under SYN flood */
-};
+/* enum moat_syncookies_mode: moat/syncookies.h */
 enum moat_pickup { MOAT_PICKUP_OFF = 0, MOAT_PICKUP_LOOSE = 1 };
 /* RFC 5961 section 3.2: only an exact RST is accepted; the rest draw a
  * challenge ACK.  `window` is RFC 793's looser in-window acceptance. */

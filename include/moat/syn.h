@@ -5,8 +5,8 @@
  * connection tracker is in moat/syn_proxy.h.
  *
  * On the packet's path these sit after the rules stage: a SYN that a
- * `synproxy` rule passes is answered here (with a cookie when the detector
- * says the destination is under flood), the client's final ACK is validated
+ * `synproxy` rule passes is answered here (with a cookie when the decision
+ * of moat/syn_decide.h says so), the client's final ACK is validated
  * here, and every later segment of a proxied or modulated flow has its TCP
  * numbers rewritten by moat_syn_translate().
  *
@@ -24,6 +24,7 @@
 #include "moat/addr.h"
 #include "moat/pkt.h"
 #include "moat/reason.h"
+#include "moat/syn_decide.h"
 
 /* ---- cookies (src/synproxy/cookie.c) ----------------------------------- */
 
@@ -284,18 +285,24 @@ void moat_syn_backend_learn(struct moat_syn_backend *b,
 			    const struct moat_pkt *p, uint64_t now_ns);
 
 /*
- * A SYN in cookie mode for server @addr:@port that moat knows nothing of:
- * true (at most once per MOAT_SYN_PROBE_NS per server) when this SYN should
- * go to the server as in state mode, so that its SYN-ACK teaches the
- * table.  Without it a server only ever proxied would never be learned:
- * the proxied SYN carries only what the cookie could, and the cookie
- * carries nothing beyond the MSS until the server is known to do
- * timestamps.
+ * A SYN in cookie mode for server @addr:@port that moat knows nothing of
+ * should go to the server as in state mode (at most once per
+ * MOAT_SYN_PROBE_NS per server), so that its SYN-ACK teaches the table.
+ * Without it a server only ever proxied would never be learned: the
+ * proxied SYN carries only what the cookie could, and the cookie carries
+ * nothing beyond the MSS until the server is known to do timestamps.
+ *
+ * probe_due() only reads (an input of moat_syn_decision()); probe_sent()
+ * records that a SYN went, and claims the server's slot unless another
+ * server's learned options live there.
  */
 #define MOAT_SYN_PROBE_NS 1000000000ull
-bool moat_syn_backend_probe(struct moat_syn_backend *b,
-			    const struct moat_addr *addr, uint16_t port,
-			    uint64_t now_ns);
+bool moat_syn_backend_probe_due(const struct moat_syn_backend *b,
+				const struct moat_addr *addr, uint16_t port,
+				uint64_t now_ns);
+void moat_syn_backend_probe_sent(struct moat_syn_backend *b,
+				 const struct moat_addr *addr, uint16_t port,
+				 uint64_t now_ns);
 
 /* What to answer for server @addr:@port: learned, else safe defaults
  * (MSS 536 or 1220, no window scaling, no SACK, no timestamps, no ECN). */
@@ -305,15 +312,13 @@ void moat_syn_backend_get(const struct moat_syn_backend *b,
 
 /* ---- hybrid mode detector (src/synproxy/mode.c) ------------------------ */
 
-/* Modes as in moat/rules.h: enum moat_syncookies_mode. */
-enum moat_syn_mode {
-	MOAT_SYN_MODE_OFF = 0,   /* never cookies: SYNs go to the server */
-	MOAT_SYN_MODE_ON = 1,    /* always cookies */
-	MOAT_SYN_MODE_AUTO = 2,  /* cookies while the destination is flooded */
-};
-
+/*
+ * Per destination: flooded or not, with hysteresis.  It always watches;
+ * which mode is in force (moat/syncookies.h) is an input of the decision
+ * (moat/syn_decide.h), not of the detector.  Its records are struct
+ * moat_syn_dst_state.
+ */
 struct moat_syn_mode_params {
-	uint8_t mode;            /* enum moat_syn_mode */
 	uint32_t half_open;      /* switch to cookies at this many; 0: 256 */
 	uint32_t rate;           /* ... or at this many SYN/s; 0: 1000 */
 	uint32_t quiet_s;        /* back after this long under half of both;
@@ -337,18 +342,21 @@ struct moat_syn_modes *moat_syn_mode_create(uint32_t slots,
 					   const uint8_t seed[MOAT_SYN_KEY_LEN]);
 void moat_syn_mode_destroy(struct moat_syn_modes *m);
 
-/* Change the mode or thresholds at run time (`moat ctl syncookies`). */
+/* Change the thresholds at run time (reload). */
 void moat_syn_mode_set(struct moat_syn_modes *m,
 		       const struct moat_syn_mode_params *par);
 
 /*
- * A SYN to protected @dst:@port at @now_ns.  Returns true when it must be
- * answered with a cookie.  When this SYN switched the destination into
- * cookie mode, fills *@ev and sets *@switched.
+ * Count a SYN to protected @dst:@port at @now_ns (a new destination takes
+ * the oldest way of its set) and apply the hysteresis.  Returns the
+ * destination's record, valid until the next call on @m.  When this SYN
+ * switched the destination into cookie mode, fills *@ev and sets
+ * *@switched.
  */
-bool moat_syn_mode_syn(struct moat_syn_modes *m, const struct moat_addr *dst,
-		       uint16_t port, uint64_t now_ns,
-		       struct moat_syn_mode_event *ev, bool *switched);
+const struct moat_syn_dst_state *
+moat_syn_mode_syn(struct moat_syn_modes *m, const struct moat_addr *dst,
+		  uint16_t port, uint64_t now_ns,
+		  struct moat_syn_mode_event *ev, bool *switched);
 
 /*
  * Half-open handshakes to @dst:@port changed by @delta (+1 when a SYN
@@ -379,7 +387,12 @@ struct moat_syn_mode_view {
 uint32_t moat_syn_mode_list(const struct moat_syn_modes *m,
 			    struct moat_syn_mode_view *out, uint32_t max);
 
-/* Whether @dst:@port is in cookie mode now (tests, stats). */
+/* The record of @dst:@port, or NULL (never seen, or evicted). */
+const struct moat_syn_dst_state *
+moat_syn_mode_find(const struct moat_syn_modes *m, const struct moat_addr *dst,
+		   uint16_t port);
+
+/* Whether the detector has @dst:@port flooded now (tests, stats). */
 bool moat_syn_mode_cookies(const struct moat_syn_modes *m,
 			   const struct moat_addr *dst, uint16_t port);
 

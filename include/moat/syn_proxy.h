@@ -7,10 +7,13 @@
  * On the packet's path (see doc/synproxy.md for the whole story):
  *
  *   rules pass a SYN with `synproxy`:
- *       moat_syn_use_cookies()  -- false: state mode, the SYN goes to the
- *                                  server as any SYN (engine tracks it and
- *                                  reports moat_syn_half_open())
- *       moat_syn_answer_syn()   -- true: cookie SYN-ACK; drop the SYN
+ *       moat_syn_decide()       -- the one decision (moat/syn_decide.h):
+ *         TRACK, PROBE          the SYN goes to the server as any SYN:
+ *                               the engine opens the flow, then
+ *         moat_syn_half_open_start()  counts it half-open
+ *         COOKIE                moat_syn_answer_syn(): cookie SYN-ACK;
+ *                               drop the SYN
+ *         SHED                  drop the SYN (syn-shed)
  *   no flow, an ACK towards a `synproxy` destination:
  *       moat_syn_check_ack()    -- a valid cookie?  else drop (reason)
  *       moat_ct_insert_as(.., MOAT_CT_SYNPROXY, ..)
@@ -22,8 +25,12 @@
  *   a flow with MOAT_CT_F_SYNPROXY (or modulated):
  *       moat_ct_track() on the packet as received, then
  *       moat_syn_translate_flow() rewrites it in place
- *   every SYN-ACK of a flow towards a `synproxy` destination:
- *       moat_syn_learn()
+ *   every passed packet of a tracked flow, after moat_ct_track():
+ *       moat_syn_tracked()      -- learns the server's options from the
+ *                                  SYN-ACK of a counted handshake, ends
+ *                                  the count when it completes or resets
+ *   a flow leaves the table (conntrack's free hook):
+ *       moat_syn_flow_gone()
  *   the engine's tick:
  *       moat_syn_tick()          -- SYN-ACK retransmits, server timeouts,
  *                                  key rotation, mode switches back
@@ -45,6 +52,7 @@
 #include "moat/pkt.h"
 #include "moat/reason.h"
 #include "moat/syn.h"
+#include "moat/syn_decide.h"
 
 enum {
 	MOAT_SYN_HOLD_PER_FLOW = 4,    /* client segments held per handshake */
@@ -62,7 +70,7 @@ struct moat_syn_params {
 	uint32_t flows;              /* handshakes with servers at once;
 					0: 4096 */
 	uint32_t holds;              /* held segments in all; 0: 4096 */
-	struct moat_syn_mode_params mode;
+	struct moat_syn_mode_params mode; /* the detector's thresholds */
 };
 
 struct moat_syn;
@@ -71,7 +79,8 @@ struct moat_syn;
 struct moat_syn *moat_syn_create(const struct moat_syn_params *par);
 void moat_syn_destroy(struct moat_syn *s); /* accepts NULL */
 
-/* Mode and thresholds at run time (reload, `moat ctl syncookies`). */
+/* The detector's thresholds at run time (reload).  The mode in force is
+ * not here: it is asked with every SYN (struct moat_syn_question). */
 void moat_syn_set_mode(struct moat_syn *s,
 		       const struct moat_syn_mode_params *mode);
 
@@ -84,20 +93,43 @@ uint32_t moat_syn_flows_active(const struct moat_syn *s);
 uint32_t moat_syn_holds_free(const struct moat_syn *s);
 
 /*
- * A SYN (no ACK) that a `synproxy` rule passed: answer it with a cookie?
- * Feeds the detector; *@switched and *@ev report a switch into cookies.
+ * The one decision for a SYN @p (no ACK, no RST) that a `synproxy` rule
+ * passed, at @now_ns, for the question @q (the mode in force, shedding,
+ * the source known): counts the SYN in its destination's detector record
+ * and applies the hysteresis (a switch fills *@ev and sets *@switched),
+ * reads whether the server's options are still to be learned, and returns
+ * moat_syn_decision() over that state; a PROBE is recorded as sent.  The
+ * SYN is counted whatever the mode, so the detector knows the destination
+ * when `auto` comes back into force.
  */
-bool moat_syn_use_cookies(struct moat_syn *s, const struct moat_pkt *p,
-			  uint64_t now_ns, struct moat_syn_mode_event *ev,
-			  bool *switched);
+enum moat_syn_decision moat_syn_decide(struct moat_syn *s,
+				       const struct moat_pkt *p,
+				       const struct moat_syn_question *q,
+				       uint64_t now_ns,
+				       struct moat_syn_mode_event *ev,
+				       bool *switched);
 
-/* State mode: a half-open handshake to p's destination opened (+1) or
- * closed (-1); may switch into cookies like moat_syn_use_cookies(). */
-void moat_syn_half_open(struct moat_syn *s, const struct moat_addr *dst,
-			uint16_t port, int delta, uint64_t now_ns,
-			struct moat_syn_mode_event *ev, bool *switched);
+/*
+ * Half-open accounting.  start(): flow @e was just opened for a SYN that
+ * moat_syn_decide() answered TRACK or PROBE: count it half-open for its
+ * destination (MOAT_CT_F_HALFOPEN; once).  tracked(): a packet @p of @e
+ * travelling in @dir passed moat_ct_track(): learn from a counted flow's
+ * server SYN-ACK, and end the count once @e left SYN_SENT / SYN_RECV.
+ * gone(): @e leaves the table: end its count.  Each may switch the
+ * destination's mode, reported as by moat_syn_decide().
+ */
+void moat_syn_half_open_start(struct moat_syn *s, struct moat_ct_entry *e,
+			      uint64_t now_ns, struct moat_syn_mode_event *ev,
+			      bool *switched);
+void moat_syn_tracked(struct moat_syn *s, struct moat_ct_entry *e, int dir,
+		      const struct moat_pkt *p, uint64_t now_ns,
+		      struct moat_syn_mode_event *ev, bool *switched);
+void moat_syn_flow_gone(struct moat_syn *s, struct moat_ct_entry *e,
+			uint64_t now_ns, struct moat_syn_mode_event *ev,
+			bool *switched);
 
-/* Every SYN-ACK of a server behind a `synproxy` rule. */
+/* A SYN-ACK of a server behind a `synproxy` rule (tests; the engine's
+ * go through moat_syn_tracked()). */
 void moat_syn_learn(struct moat_syn *s, const struct moat_pkt *p,
 		    uint64_t now_ns);
 

@@ -78,7 +78,7 @@ static void flow_leaves(struct moat_ct_entry *ent, void *arg)
 {
 	struct moat_engine *e = arg;
 
-	moat_engine_syn_half_open_done(e, ent, e->now);
+	moat_engine_syn_flow_gone(e, ent, e->now);
 	moat_engine_src_freed(e, ent);
 }
 
@@ -158,8 +158,9 @@ void moat_engine_reload(struct moat_engine *e, const struct moat_config *cfg)
 
 void moat_engine_set_syncookies(struct moat_engine *e, int mode)
 {
+	/* Read with every SYN (mode_in_force in the glue): nothing to
+	 * push into the SYN proxy. */
 	e->syncookies_forced = mode;
-	moat_engine_syn_reload(e);
 }
 
 const struct moat_counters *moat_engine_counters(const struct moat_engine *e)
@@ -395,9 +396,10 @@ static void log_rule(struct moat_engine *e, struct moat_flight *fl,
 			  fl->p.dport);
 }
 
-/* Keep state for a passed packet: a new flow from its rule. */
-static void new_flow(struct moat_engine *e, struct moat_flight *fl,
-		     const struct moat_rule *rule)
+struct moat_ct_entry *moat_engine_flow_open(struct moat_engine *e,
+					    struct moat_flight *fl,
+					    const struct moat_rule *rule,
+					    enum moat_ct_state state)
 {
 	struct moat_ct_entry *ent;
 	enum moat_reason why = MOAT_R_NONE;
@@ -407,15 +409,17 @@ static void new_flow(struct moat_engine *e, struct moat_flight *fl,
 	why = moat_engine_src_admit(e, fl, rule);
 	if (why != MOAT_R_NONE) {
 		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, why);
-		return;
+		return NULL;
 	}
-	ent = moat_ct_insert(e->ct, &fl->p, fl->now, &why);
+	ent = state == MOAT_CT_NONE
+		      ? moat_ct_insert(e->ct, &fl->p, fl->now, &why)
+		      : moat_ct_insert_as(e->ct, &fl->p, state, fl->now, &why);
 	if (!ent) {
 		if (why == MOAT_R_STATE_TABLE_FULL)
 			moat_engine_event(e, fl->now,
 					  "{\"event\":\"table-full\"}");
 		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, why);
-		return;
+		return NULL;
 	}
 	ent->rule = (uint16_t)(rule ? rule->number : 0);
 	ent->zone[MOAT_CT_ORIG] = (int8_t)fl->res->in_zone;
@@ -424,15 +428,30 @@ static void new_flow(struct moat_engine *e, struct moat_flight *fl,
 		ent->flags |= MOAT_CT_F_LOG;
 	if (rule)
 		moat_engine_src_created(e, ent, rule);
+	return ent;
+}
+
+/* Keep state for a passed packet: a new flow from its rule; @half_open:
+ * a SYN the SYN proxy sends to the server, counted until it completes. */
+static void new_flow(struct moat_engine *e, struct moat_flight *fl,
+		     const struct moat_rule *rule, bool half_open)
+{
+	struct moat_ct_entry *ent;
+
+	ent = moat_engine_flow_open(e, fl, rule, MOAT_CT_NONE);
+	if (!ent)
+		return;
 	if (rule && rule->modulate && fl->p.proto == MOAT_IPPROTO_TCP)
 		moat_engine_modulate_start(e, fl, ent);
-	moat_engine_syn_observe(e, fl, ent, MOAT_CT_ORIG);
+	if (half_open)
+		moat_engine_syn_opened(e, fl, ent);
 	moat_engine_finish(e, fl, MOAT_VERDICT_PASS,
 	       rule ? MOAT_R_RULE_PASS : MOAT_R_POLICY_PASS);
 }
 
 static void stage_rules(struct moat_engine *e, struct moat_flight *fl)
 {
+	enum moat_engine_syn_step step;
 	const struct moat_rule *rule;
 
 	rule = moat_rules_match(e->cfg, &fl->p, fl->res->in_zone,
@@ -447,7 +466,7 @@ static void stage_rules(struct moat_engine *e, struct moat_flight *fl)
 				"pass" : "drop");
 	if (!rule) {
 		if (e->opt.policy == MOAT_POLICY_PASS)
-			new_flow(e, fl, NULL);
+			new_flow(e, fl, NULL, false);
 		else
 			moat_engine_finish(e, fl, MOAT_VERDICT_DROP, MOAT_R_POLICY_DROP);
 		return;
@@ -476,9 +495,11 @@ static void stage_rules(struct moat_engine *e, struct moat_flight *fl)
 		moat_engine_finish(e, fl, MOAT_VERDICT_PASS, MOAT_R_RULE_PASS_STATELESS);
 		return;
 	}
-	if (rule->synproxy && moat_engine_syn_new(e, fl, rule))
+	step = rule->synproxy ? moat_engine_syn_new(e, fl, rule)
+			      : MOAT_ENGINE_SYN_NOT_MINE;
+	if (step == MOAT_ENGINE_SYN_DECIDED)
 		return;
-	new_flow(e, fl, rule);
+	new_flow(e, fl, rule, step == MOAT_ENGINE_SYN_TRACK);
 }
 
 static void flight_start(struct moat_engine *e, struct moat_flight *fl,

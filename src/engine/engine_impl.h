@@ -78,6 +78,19 @@ struct moat_engine {
 void moat_engine_finish(struct moat_engine *e, struct moat_flight *fl,
 			enum moat_verdict v, enum moat_reason r);
 
+/*
+ * engine.c: open the flow of the packet in flight for @rule (NULL: the
+ * policy passed it): the per-source limits first, then a table entry in
+ * @state (MOAT_CT_NONE: the state the packet itself opens, as
+ * moat_ct_insert), its rule, zones and log flag, and the per-source
+ * counts.  Every flow the engine creates goes through here.  NULL when
+ * refused; the packet is then decided (dropped, with the reason).
+ */
+struct moat_ct_entry *moat_engine_flow_open(struct moat_engine *e,
+					    struct moat_flight *fl,
+					    const struct moat_rule *rule,
+					    enum moat_ct_state state);
+
 /* sanity.c */
 enum moat_reason moat_engine_check_martians(const struct moat_pkt *p);
 enum moat_reason moat_engine_check_zone(const struct moat_config *cfg,

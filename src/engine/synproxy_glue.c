@@ -2,9 +2,11 @@
  * The SYN proxy as the engine drives it (the order is in moat/syn_proxy.h
  * and doc/synproxy.md):
  *
- *   SYN, synproxy rule ----- cookies? --yes--> cookie SYN-ACK, SYN dropped
- *                               | no (hybrid, not flooded)
- *                               v
+ *   SYN, synproxy rule -- moat_syn_decide() --COOKIE--> cookie SYN-ACK,
+ *                            |   |                      SYN dropped
+ *                            |   +--SHED--> dropped unanswered (syn-shed)
+ *                            | TRACK, PROBE
+ *                            v
  *                       tracked like any pass; counted half-open
  *   ACK, no flow, synproxy rule --> cookie valid? --> SYNPROXY flow,
  *                                                    SYN to the server
@@ -13,8 +15,12 @@
  *   packets of an established proxied or modulated flow
  *                             -----> tracked, then translated in place
  *
- * Which mode a SYN meets: `moat ctl syncookies` when given, else the rule's
- * own `syncookies`, else the options'; `auto` asks the flood detector.
+ * The decision and the state it reads (flood detector, half-open counts,
+ * backend learning) are src/synproxy's.  What stays here is what only the
+ * engine knows or does: which mode is in force for a SYN (`moat ctl
+ * syncookies` when given, else the rule's own `syncookies`, else the
+ * options'), whether the I/O side sheds load and whether the source is
+ * known (known.c), opening flows, counting and logging.
  */
 #include "engine/synproxy_glue.h"
 #include "moat/syn_proxy.h"
@@ -23,9 +29,6 @@ static void mode_params(const struct moat_engine *e,
 			struct moat_syn_mode_params *m)
 {
 	memset(m, 0, sizeof(*m));
-	/* The detector always watches; the engine decides per SYN whether
-	 * its verdict counts (see effective_mode). */
-	m->mode = MOAT_SYN_MODE_AUTO;
 	m->half_open = e->opt.syncookies_threshold;
 	m->rate = e->opt.syncookies_rate;
 	m->quiet_s = e->opt.syncookies_quiet;
@@ -107,57 +110,65 @@ bool moat_engine_syn_flow(struct moat_engine *e, struct moat_flight *fl,
 	return false;
 }
 
-static int effective_mode(const struct moat_engine *e,
-			  const struct moat_rule *rule)
+/* `moat ctl syncookies` when given, else the rule's, else the options'. */
+static uint8_t mode_in_force(const struct moat_engine *e,
+			     const struct moat_rule *rule)
 {
 	if (e->syncookies_forced >= 0)
-		return e->syncookies_forced;
+		return (uint8_t)e->syncookies_forced;
 	if (rule->syncookies >= 0)
-		return rule->syncookies;
+		return (uint8_t)rule->syncookies;
 	return e->opt.syncookies;
 }
 
-/* A SYN: cookie or pass-through.  True when answered with a cookie. */
-static bool syn_new_syn(struct moat_engine *e, struct moat_flight *fl,
-			const struct moat_rule *rule)
+static void answer_cookie(struct moat_engine *e, struct moat_flight *fl)
 {
-	struct moat_syn_mode_event ev;
-	bool switched = false, cookies;
 	uint32_t before = fl->out->count;
 	enum moat_reason r;
 
-	cookies = moat_syn_use_cookies(e->syn, &fl->p, fl->now, &ev,
-				       &switched);
-	if (switched)
-		log_mode_event(e, &ev);
-	switch (effective_mode(e, rule)) {
-	case MOAT_SYNCOOKIES_ON: cookies = true; break;
-	case MOAT_SYNCOOKIES_OFF: cookies = false; break;
-	default: break;
-	}
-	if (!cookies) {
-		moat_engine_say(e, "synproxy: state mode, the SYN goes to the "
-				"server");
-		return false;
-	}
-	if (moat_syn_backend_probe(moat_syn_backends(e->syn), &fl->p.dst,
-				   fl->p.dport, fl->now)) {
-		moat_engine_say(e, "synproxy: server not known yet, this SYN "
-				"goes through to learn its options");
-		return false;
-	}
-	if (e->shed && !moat_engine_known_has(e, &fl->p.src)) {
-		moat_engine_say(e, "synproxy: shedding load, the source has "
-				"no handshake before: dropped");
-		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, MOAT_R_SYN_SHED);
-		return true;
-	}
 	moat_engine_say(e, "synproxy: answering with a cookie");
 	r = moat_syn_answer_syn(e->syn, &fl->p, fl->res->in_zone, fl->now,
 				fl->out);
 	e->cnt.emitted += fl->out->count - before;
 	moat_engine_finish(e, fl, MOAT_VERDICT_DROP, r);
-	return true;
+}
+
+/* A SYN: ask the SYN proxy, then do what it answered. */
+static enum moat_engine_syn_step syn_new_syn(struct moat_engine *e,
+					     struct moat_flight *fl,
+					     const struct moat_rule *rule)
+{
+	struct moat_syn_question q = { 0 };
+	struct moat_syn_mode_event ev;
+	enum moat_syn_decision d;
+	bool switched;
+
+	q.mode = mode_in_force(e, rule);
+	q.shed = e->shed;
+	/* Read only while shedding: no lookup otherwise. */
+	q.src_known = e->shed && moat_engine_known_has(e, &fl->p.src);
+	d = moat_syn_decide(e->syn, &fl->p, &q, fl->now, &ev, &switched);
+	if (switched)
+		log_mode_event(e, &ev);
+	switch (d) {
+	case MOAT_SYN_TRACK:
+		moat_engine_say(e, "synproxy: state mode, the SYN goes to the "
+				"server");
+		return MOAT_ENGINE_SYN_TRACK;
+	case MOAT_SYN_PROBE:
+		moat_engine_say(e, "synproxy: server not known yet, this SYN "
+				"goes through to learn its options");
+		return MOAT_ENGINE_SYN_TRACK;
+	case MOAT_SYN_SHED:
+		moat_engine_say(e, "synproxy: shedding load, the source has "
+				"no handshake before: dropped");
+		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, MOAT_R_SYN_SHED);
+		return MOAT_ENGINE_SYN_DECIDED;
+	case MOAT_SYN_COOKIE:
+		break;
+	}
+	answer_cookie(e, fl);
+	return MOAT_ENGINE_SYN_DECIDED;
 }
 
 /* An ACK with no flow: the final ACK of a cookie handshake, or nothing. */
@@ -179,22 +190,9 @@ static void syn_new_ack(struct moat_engine *e, struct moat_flight *fl,
 	}
 	/* A valid cookie: this client saw our SYN-ACK, it is real. */
 	moat_engine_known_add(e, &fl->p.src);
-	r = moat_engine_src_admit(e, fl, rule);
-	if (r != MOAT_R_NONE) {
-		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, r);
+	ent = moat_engine_flow_open(e, fl, rule, MOAT_CT_SYNPROXY);
+	if (!ent)
 		return;
-	}
-	ent = moat_ct_insert_as(e->ct, &fl->p, MOAT_CT_SYNPROXY, fl->now, &r);
-	if (!ent) {
-		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, r);
-		return;
-	}
-	moat_engine_src_created(e, ent, rule);
-	ent->rule = (uint16_t)rule->number;
-	ent->zone[MOAT_CT_ORIG] = (int8_t)fl->res->in_zone;
-	ent->zone[MOAT_CT_REPLY] = (int8_t)fl->res->out_zone;
-	if (rule->log)
-		ent->flags |= MOAT_CT_F_LOG;
 	r = moat_syn_open_server(e->syn, e->ct, ent, &fl->p, &c,
 				 fl->res->in_zone, fl->res->out_zone, fl->now,
 				 fl->out);
@@ -202,40 +200,43 @@ static void syn_new_ack(struct moat_engine *e, struct moat_flight *fl,
 	moat_engine_finish(e, fl, MOAT_VERDICT_DROP, r);
 }
 
-bool moat_engine_syn_new(struct moat_engine *e, struct moat_flight *fl,
-			 const struct moat_rule *rule)
+enum moat_engine_syn_step moat_engine_syn_new(struct moat_engine *e,
+					      struct moat_flight *fl,
+					      const struct moat_rule *rule)
 {
 	uint8_t fl_tcp = fl->p.tcp_flags;
 
 	if (fl->p.proto != MOAT_IPPROTO_TCP)
-		return false;
+		return MOAT_ENGINE_SYN_NOT_MINE;
 	if ((fl_tcp & (MOAT_TCP_SYN | MOAT_TCP_ACK | MOAT_TCP_RST)) ==
 	    MOAT_TCP_SYN)
 		return syn_new_syn(e, fl, rule);
 	if ((fl_tcp & (MOAT_TCP_SYN | MOAT_TCP_ACK | MOAT_TCP_RST)) ==
 	    MOAT_TCP_ACK) {
 		syn_new_ack(e, fl, rule);
-		return true;
+		return MOAT_ENGINE_SYN_DECIDED;
 	}
-	return false;
+	return MOAT_ENGINE_SYN_NOT_MINE;
 }
 
-static bool half_open_state(uint8_t s)
-{
-	return s == MOAT_CT_SYN_SENT || s == MOAT_CT_SYN_RECV;
-}
-
-void moat_engine_syn_half_open_done(struct moat_engine *e,
-				    struct moat_ct_entry *ent, uint64_t now)
+void moat_engine_syn_opened(struct moat_engine *e, struct moat_flight *fl,
+			    struct moat_ct_entry *ent)
 {
 	struct moat_syn_mode_event ev;
-	bool switched = false;
+	bool switched;
 
-	if (!(ent->flags & MOAT_CT_F_HALFOPEN))
-		return;
-	ent->flags &= (uint8_t)~MOAT_CT_F_HALFOPEN;
-	moat_syn_half_open(e->syn, &ent->addr[1], ent->port[1], -1, now, &ev,
-			   &switched);
+	moat_syn_half_open_start(e->syn, ent, fl->now, &ev, &switched);
+	if (switched)
+		log_mode_event(e, &ev);
+}
+
+void moat_engine_syn_flow_gone(struct moat_engine *e,
+			       struct moat_ct_entry *ent, uint64_t now)
+{
+	struct moat_syn_mode_event ev;
+	bool switched;
+
+	moat_syn_flow_gone(e->syn, ent, now, &ev, &switched);
 	if (switched)
 		log_mode_event(e, &ev);
 }
@@ -243,34 +244,12 @@ void moat_engine_syn_half_open_done(struct moat_engine *e,
 void moat_engine_syn_observe(struct moat_engine *e, struct moat_flight *fl,
 			     struct moat_ct_entry *ent, int dir)
 {
-	const struct moat_pkt *p = &fl->p;
 	struct moat_syn_mode_event ev;
-	bool switched = false;
+	bool switched;
 
-	if (p->proto != MOAT_IPPROTO_TCP)
-		return;
-	if (dir == MOAT_CT_ORIG && p->tcp_flags == MOAT_TCP_SYN &&
-	    ent->state == MOAT_CT_SYN_SENT && fl->res->reason == 0 &&
-	    fl->res->rule > 0) {
-		const struct moat_rule *r =
-			moat_config_rule(e->cfg, fl->res->rule - 1);
-		if (r && r->synproxy && !(ent->flags & MOAT_CT_F_HALFOPEN)) {
-			ent->flags |= MOAT_CT_F_HALFOPEN;
-			moat_syn_half_open(e->syn, &p->dst, p->dport, +1,
-					   fl->now, &ev, &switched);
-			if (switched)
-				log_mode_event(e, &ev);
-		}
-		return;
-	}
-	if (!(ent->flags & MOAT_CT_F_HALFOPEN))
-		return;
-	if (dir == MOAT_CT_REPLY &&
-	    (p->tcp_flags & (MOAT_TCP_SYN | MOAT_TCP_ACK)) ==
-	    (MOAT_TCP_SYN | MOAT_TCP_ACK))
-		moat_syn_learn(e->syn, p, fl->now);
-	if (!half_open_state(ent->state))
-		moat_engine_syn_half_open_done(e, ent, fl->now);
+	moat_syn_tracked(e->syn, ent, dir, &fl->p, fl->now, &ev, &switched);
+	if (switched)
+		log_mode_event(e, &ev);
 }
 
 bool moat_engine_translate(struct moat_engine *e, struct moat_flight *fl,

@@ -22,19 +22,33 @@ bool moat_engine_syn_owns(const struct moat_ct_entry *ent);
 bool moat_engine_syn_flow(struct moat_engine *e, struct moat_flight *fl,
 			  struct moat_ct_entry *ent, int dir);
 
-/* A SYN that a `synproxy` rule passed.  True when the proxy decided it
- * (answered with a cookie); false: track it like any pass. */
-bool moat_engine_syn_new(struct moat_engine *e, struct moat_flight *fl,
-			 const struct moat_rule *rule);
+/* What the SYN proxy made of a packet with no flow under a `synproxy`
+ * rule. */
+enum moat_engine_syn_step {
+	MOAT_ENGINE_SYN_DECIDED,  /* decided here: a cookie sent, shed, or
+				     the final ACK of a cookie handshake */
+	MOAT_ENGINE_SYN_TRACK,    /* a SYN for the server: open its flow
+				     like any pass, then
+				     moat_engine_syn_opened() */
+	MOAT_ENGINE_SYN_NOT_MINE, /* not the proxy's: a pass like any other */
+};
+enum moat_engine_syn_step moat_engine_syn_new(struct moat_engine *e,
+					      struct moat_flight *fl,
+					      const struct moat_rule *rule);
+
+/* The flow of a SYN answered MOAT_ENGINE_SYN_TRACK was opened: counted
+ * half-open for its destination. */
+void moat_engine_syn_opened(struct moat_engine *e, struct moat_flight *fl,
+			    struct moat_ct_entry *ent);
 
 /* Every passed TCP packet of a tracked flow: learn the server's options
- * from SYN-ACKs, keep the half-open counts of the hybrid mode. */
+ * from SYN-ACKs, end the half-open count when the handshake is over. */
 void moat_engine_syn_observe(struct moat_engine *e, struct moat_flight *fl,
 			     struct moat_ct_entry *ent, int dir);
 
-/* A counted half-open handshake ended (established, reset, expired). */
-void moat_engine_syn_half_open_done(struct moat_engine *e,
-				    struct moat_ct_entry *ent, uint64_t now);
+/* A flow leaves the table (conntrack's free hook). */
+void moat_engine_syn_flow_gone(struct moat_engine *e,
+			       struct moat_ct_entry *ent, uint64_t now);
 
 /* Rewrite a packet of a translated flow travelling in @dir. */
 bool moat_engine_translate(struct moat_engine *e, struct moat_flight *fl,

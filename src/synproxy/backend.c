@@ -8,11 +8,12 @@
  * shown to moat_syn_backend_learn(); moat_syn_answer_syn() asks
  * moat_syn_backend_get().  The table is direct-mapped by a keyed hash and
  * overwrites on collision; a server it does not know gets one real SYN
- * a second passed through to it (moat_syn_backend_probe) so its SYN-ACK
- * teaches the table; until then cookie SYN-ACKs carry the safe defaults: the minimum MSS and neither window
- * scaling, SACK nor timestamps (offering the client timestamps the server
- * will not send would make the client drop the server's segments, RFC 7323
- * section 3.2).
+ * a second passed through to it (moat_syn_backend_probe_due, an input of
+ * the SYN proxy's decision) so its SYN-ACK teaches the table; until then
+ * cookie SYN-ACKs carry the safe defaults: the minimum MSS and neither
+ * window scaling, SACK nor timestamps (offering the client timestamps the
+ * server will not send would make the client drop the server's segments,
+ * RFC 7323 section 3.2).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -56,11 +57,17 @@ void moat_syn_backend_destroy(struct moat_syn_backend *b)
 	free(b);
 }
 
+/* @h: syn_hash_dst() of the server under b->seed. */
+static struct backend_slot *slot_at(const struct moat_syn_backend *b,
+				    uint32_t h)
+{
+	return (struct backend_slot *)&b->slot[h & b->mask];
+}
+
 static struct backend_slot *slot_of(const struct moat_syn_backend *b,
 				    const struct moat_addr *a, uint16_t port)
 {
-	return (struct backend_slot *)
-		&b->slot[syn_hash_dst(b->seed, a, port) & b->mask];
+	return slot_at(b, syn_hash_dst(b->seed, a, port));
 }
 
 void moat_syn_backend_learn(struct moat_syn_backend *b,
@@ -100,23 +107,39 @@ void moat_syn_backend_learn(struct moat_syn_backend *b,
 	s->used = true;
 }
 
-bool moat_syn_backend_probe(struct moat_syn_backend *b,
-			    const struct moat_addr *addr, uint16_t port,
-			    uint64_t now_ns)
+bool syn_backend_probe_due_hashed(const struct moat_syn_backend *b,
+				  uint32_t h, const struct moat_addr *addr,
+				  uint16_t port, uint64_t now_ns)
 {
-	struct backend_slot *s = slot_of(b, addr, port);
+	const struct backend_slot *s = slot_at(b, h);
 	bool mine = s->port == port && moat_addr_eq(&s->addr, addr);
 
-	if (mine && s->used)
-		return false;
-	if (mine && now_ns - s->probe_ns < MOAT_SYN_PROBE_NS)
-		return false;
-	if (!mine && s->used)
-		return false; /* another server lives here: keep what we know */
+	if (s->used)
+		return false; /* learned: this server, or another one whose
+				 options we keep */
+	return !mine || now_ns - s->probe_ns >= MOAT_SYN_PROBE_NS;
+}
+
+bool moat_syn_backend_probe_due(const struct moat_syn_backend *b,
+				const struct moat_addr *addr, uint16_t port,
+				uint64_t now_ns)
+{
+	return syn_backend_probe_due_hashed(b, syn_hash_dst(b->seed, addr,
+							    port),
+					    addr, port, now_ns);
+}
+
+void moat_syn_backend_probe_sent(struct moat_syn_backend *b,
+				 const struct moat_addr *addr, uint16_t port,
+				 uint64_t now_ns)
+{
+	struct backend_slot *s = slot_of(b, addr, port);
+
+	if (s->used)
+		return;
 	s->addr = *addr;
 	s->port = port;
 	s->probe_ns = now_ns;
-	return true;
 }
 
 void moat_syn_backend_get(const struct moat_syn_backend *b,

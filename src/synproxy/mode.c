@@ -20,17 +20,26 @@
  * The rate is a sliding one-second window built from two whole-second
  * counts, the previous one weighted by how much of it still overlaps.
  *
- * On the packet's path: the engine calls moat_syn_mode_syn() for each SYN a
- * `synproxy` rule passes, moat_syn_mode_half_open() as state-mode
- * handshakes open and close, and moat_syn_mode_tick() from its tick.  The
- * table is 4-way set associative by a keyed hash; a new destination evicts
- * the way that saw a SYN longest ago.
+ * The detector watches whatever the mode in force: a destination forced
+ * to cookies or to state mode is still measured, so `moat ctl syncookies
+ * auto` finds it in the state the flood has put it in.  Which mode is in
+ * force, and so whether the detector's verdict counts, is the decision's
+ * business (moat/syn_decide.h).
+ *
+ * On the packet's path: moat_syn_decide() (decide.c) calls
+ * moat_syn_mode_syn() for each SYN a `synproxy` rule passes and
+ * moat_syn_mode_half_open() as state-mode handshakes open and close; the
+ * tick calls moat_syn_mode_tick().  The table is 4-way set associative by
+ * a keyed hash; a new destination evicts the way that saw a SYN longest
+ * ago.  Its slots have the layout of struct moat_syn_dst_slot
+ * (moat/syn_decide.h), which an XDP program can read.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
+#include "moat/syn_decide.h"
 
 enum {
 	MODE_WAYS = 4,
@@ -41,25 +50,15 @@ enum {
 
 #define NS_PER_S 1000000000ull
 
-struct mode_slot {
-	struct moat_addr dst;
-	uint16_t port;
-	bool used;
-	bool cookies;
-	bool quiet;           /* under half of both thresholds since quiet_ns */
-	uint32_t half_open;
-	uint32_t cur, prev;   /* SYNs in second @sec and the one before */
-	uint64_t sec;
-	uint64_t quiet_ns;
-	uint64_t last_ns;     /* last SYN, for eviction */
-};
-
 struct moat_syn_modes {
 	struct moat_syn_mode_params par;
 	uint32_t sets;        /* power of two */
 	uint8_t seed[MOAT_SYN_KEY_LEN];
-	struct mode_slot slot[]; /* sets * MODE_WAYS; owned */
+	struct moat_syn_dst_slot slot[]; /* sets * MODE_WAYS; owned */
 };
+
+_Static_assert((int)MODE_WAYS == (int)MOAT_SYN_DST_WAYS,
+	       "the layout documented in moat/syn_decide.h");
 
 static void apply_defaults(struct moat_syn_mode_params *p)
 {
@@ -102,92 +101,108 @@ void moat_syn_mode_set(struct moat_syn_modes *m,
 	apply_defaults(&m->par);
 }
 
-static struct mode_slot *set_of(const struct moat_syn_modes *m,
-				const struct moat_addr *dst, uint16_t port)
+static bool key_is(const struct moat_syn_dst_key *k,
+		   const struct moat_addr *dst, uint16_t port)
 {
-	uint32_t h = syn_hash_dst(m->seed, dst, port) & (m->sets - 1);
-
-	return (struct mode_slot *)&m->slot[h * MODE_WAYS];
+	return k->family != 0 && k->family == dst->family && k->port == port &&
+	       memcmp(k->addr, dst->b, sizeof(k->addr)) == 0;
 }
 
-static struct mode_slot *find(const struct moat_syn_modes *m,
-			      const struct moat_addr *dst, uint16_t port)
+/* @h: syn_hash_dst() of the destination under m->seed. */
+static struct moat_syn_dst_slot *set_of(const struct moat_syn_modes *m,
+					uint32_t h)
 {
-	struct mode_slot *s = set_of(m, dst, port);
+	return (struct moat_syn_dst_slot *)&m->slot[(h & (m->sets - 1)) *
+						    MODE_WAYS];
+}
+
+static struct moat_syn_dst_slot *find(const struct moat_syn_modes *m,
+				      uint32_t h, const struct moat_addr *dst,
+				      uint16_t port)
+{
+	struct moat_syn_dst_slot *s = set_of(m, h);
 	unsigned i;
 
 	for (i = 0; i < MODE_WAYS; i++)
-		if (s[i].used && s[i].port == port &&
-		    moat_addr_eq(&s[i].dst, dst))
+		if (key_is(&s[i].key, dst, port))
 			return &s[i];
 	return NULL;
 }
 
-static struct mode_slot *find_or_add(struct moat_syn_modes *m,
-				     const struct moat_addr *dst,
-				     uint16_t port, uint64_t now_ns)
+static struct moat_syn_dst_slot *find_or_add(struct moat_syn_modes *m,
+					     uint32_t h,
+					     const struct moat_addr *dst,
+					     uint16_t port, uint64_t now_ns)
 {
-	struct mode_slot *s = find(m, dst, port), *set, *victim;
+	struct moat_syn_dst_slot *s = find(m, h, dst, port), *set, *victim;
 	unsigned i;
 
 	if (s)
 		return s;
-	set = set_of(m, dst, port);
+	set = set_of(m, h);
 	victim = &set[0];
 	for (i = 0; i < MODE_WAYS; i++) {
-		if (!set[i].used) {
+		if (set[i].key.family == 0) {
 			victim = &set[i];
 			break;
 		}
-		if (set[i].last_ns < victim->last_ns)
+		if (set[i].st.last_ns < victim->st.last_ns)
 			victim = &set[i];
 	}
 	memset(victim, 0, sizeof(*victim));
-	victim->dst = *dst;
-	victim->port = port;
-	victim->used = true;
-	victim->sec = now_ns / NS_PER_S;
-	victim->last_ns = now_ns;
+	memcpy(victim->key.addr, dst->b, sizeof(victim->key.addr));
+	victim->key.port = port;
+	victim->key.family = dst->family;
+	victim->st.syn_sec = now_ns / NS_PER_S;
+	victim->st.last_ns = now_ns;
 	return victim;
 }
 
 /* Slide the two one-second counts up to @now_ns. */
-static void roll(struct mode_slot *s, uint64_t now_ns)
+static void roll(struct moat_syn_dst_state *s, uint64_t now_ns)
 {
 	uint64_t sec = now_ns / NS_PER_S;
 
-	if (sec == s->sec)
+	if (sec == s->syn_sec)
 		return;
-	s->prev = sec == s->sec + 1 ? s->cur : 0;
-	s->cur = 0;
-	s->sec = sec;
+	s->syn_prev = sec == s->syn_sec + 1 ? s->syn_cur : 0;
+	s->syn_cur = 0;
+	s->syn_sec = sec;
 }
 
-static uint32_t rate_of(const struct mode_slot *s, uint64_t now_ns)
+static uint32_t rate_of(const struct moat_syn_dst_state *s, uint64_t now_ns)
 {
 	uint64_t into = now_ns % NS_PER_S;
 
-	return (uint32_t)((uint64_t)s->prev * (NS_PER_S - into) / NS_PER_S) +
-	       s->cur;
+	return (uint32_t)((uint64_t)s->syn_prev * (NS_PER_S - into) /
+			  NS_PER_S) + s->syn_cur;
+}
+
+static void addr_of(const struct moat_syn_dst_key *k, struct moat_addr *a)
+{
+	memcpy(a->b, k->addr, sizeof(a->b));
+	a->family = k->family;
 }
 
 static void fill_event(struct moat_syn_mode_event *ev,
-		       const struct mode_slot *s, uint32_t rate,
+		       const struct moat_syn_dst_slot *s, uint32_t rate,
 		       uint64_t now_ns)
 {
-	ev->dst = s->dst;
-	ev->port = s->port;
-	ev->cookies = s->cookies;
-	ev->half_open = s->half_open;
+	addr_of(&s->key, &ev->dst);
+	ev->port = s->key.port;
+	ev->cookies = s->st.cookies;
+	ev->half_open = s->st.half_open;
 	ev->rate = rate;
 	ev->time_ns = now_ns;
 }
 
-/* Apply the state diagram above; true when @s switched. */
-static bool evaluate(const struct moat_syn_modes *m, struct mode_slot *s,
-		     uint64_t now_ns, struct moat_syn_mode_event *ev)
+/* Apply the state diagram above; true when @slot switched. */
+static bool evaluate(const struct moat_syn_modes *m,
+		     struct moat_syn_dst_slot *slot, uint64_t now_ns,
+		     struct moat_syn_mode_event *ev)
 {
 	const struct moat_syn_mode_params *p = &m->par;
+	struct moat_syn_dst_state *s = &slot->st;
 	uint32_t rate;
 
 	roll(s, now_ns);
@@ -195,44 +210,49 @@ static bool evaluate(const struct moat_syn_modes *m, struct mode_slot *s,
 	if (!s->cookies) {
 		if (s->half_open < p->half_open && rate < p->rate)
 			return false;
-		s->cookies = true;
-		s->quiet = false;
+		s->cookies = 1;
+		s->quiet = 0;
 	} else if (s->half_open >= p->half_open / 2 || rate >= p->rate / 2) {
-		s->quiet = false;
+		s->quiet = 0;
 		return false;
 	} else if (!s->quiet) {
-		s->quiet = true;
+		s->quiet = 1;
 		s->quiet_ns = now_ns;
 		return false;
 	} else if (now_ns - s->quiet_ns < (uint64_t)p->quiet_s * NS_PER_S) {
 		return false;
 	} else {
-		s->cookies = false;
-		s->quiet = false;
+		s->cookies = 0;
+		s->quiet = 0;
 	}
 	if (ev)
-		fill_event(ev, s, rate, now_ns);
+		fill_event(ev, slot, rate, now_ns);
 	return true;
 }
 
-bool moat_syn_mode_syn(struct moat_syn_modes *m, const struct moat_addr *dst,
-		       uint16_t port, uint64_t now_ns,
-		       struct moat_syn_mode_event *ev, bool *switched)
+const struct moat_syn_dst_state *
+syn_mode_syn_hashed(struct moat_syn_modes *m, uint32_t h,
+		    const struct moat_addr *dst, uint16_t port,
+		    uint64_t now_ns, struct moat_syn_mode_event *ev,
+		    bool *switched)
 {
-	struct mode_slot *s;
+	struct moat_syn_dst_slot *s = find_or_add(m, h, dst, port, now_ns);
 
-	*switched = false;
-	if (m->par.mode == MOAT_SYN_MODE_OFF)
-		return false;
-	if (m->par.mode == MOAT_SYN_MODE_ON)
-		return true;
-	s = find_or_add(m, dst, port, now_ns);
-	roll(s, now_ns);
-	if (s->cur < UINT32_MAX)
-		s->cur++;
-	s->last_ns = now_ns;
+	roll(&s->st, now_ns);
+	if (s->st.syn_cur < UINT32_MAX)
+		s->st.syn_cur++;
+	s->st.last_ns = now_ns;
 	*switched = evaluate(m, s, now_ns, ev);
-	return s->cookies;
+	return &s->st;
+}
+
+const struct moat_syn_dst_state *
+moat_syn_mode_syn(struct moat_syn_modes *m, const struct moat_addr *dst,
+		  uint16_t port, uint64_t now_ns,
+		  struct moat_syn_mode_event *ev, bool *switched)
+{
+	return syn_mode_syn_hashed(m, syn_hash_dst(m->seed, dst, port), dst,
+				   port, now_ns, ev, switched);
 }
 
 void moat_syn_mode_half_open(struct moat_syn_modes *m,
@@ -240,19 +260,19 @@ void moat_syn_mode_half_open(struct moat_syn_modes *m,
 			     int delta, uint64_t now_ns,
 			     struct moat_syn_mode_event *ev, bool *switched)
 {
-	struct mode_slot *s;
+	uint32_t h = syn_hash_dst(m->seed, dst, port), *n;
+	struct moat_syn_dst_slot *s;
 
 	*switched = false;
-	if (m->par.mode != MOAT_SYN_MODE_AUTO)
-		return;
-	s = delta > 0 ? find_or_add(m, dst, port, now_ns) : find(m, dst, port);
+	s = delta > 0 ? find_or_add(m, h, dst, port, now_ns)
+		      : find(m, h, dst, port);
 	if (!s)
 		return;
+	n = &s->st.half_open;
 	if (delta < 0)
-		s->half_open = (uint32_t)-delta > s->half_open
-				       ? 0 : s->half_open - (uint32_t)-delta;
+		*n = (uint32_t)-delta > *n ? 0 : *n - (uint32_t)-delta;
 	else
-		s->half_open += (uint32_t)delta;
+		*n += (uint32_t)delta;
 	*switched = evaluate(m, s, now_ns, ev);
 }
 
@@ -260,26 +280,32 @@ uint32_t moat_syn_mode_tick(struct moat_syn_modes *m, uint64_t now_ns,
 			    struct moat_syn_mode_event *ev, uint32_t max)
 {
 	uint32_t i, n = 0, total = m->sets * MODE_WAYS;
-	struct mode_slot *s;
+	struct moat_syn_dst_slot *s;
 
-	if (m->par.mode != MOAT_SYN_MODE_AUTO)
-		return 0;
 	for (i = 0; i < total && n < max; i++) {
 		s = &m->slot[i];
-		if (s->used && s->cookies && evaluate(m, s, now_ns, &ev[n]))
+		if (s->key.family && s->st.cookies &&
+		    evaluate(m, s, now_ns, &ev[n]))
 			n++;
 	}
 	return n;
 }
 
+const struct moat_syn_dst_state *
+moat_syn_mode_find(const struct moat_syn_modes *m, const struct moat_addr *dst,
+		   uint16_t port)
+{
+	const struct moat_syn_dst_slot *s =
+		find(m, syn_hash_dst(m->seed, dst, port), dst, port);
+
+	return s ? &s->st : NULL;
+}
+
 bool moat_syn_mode_cookies(const struct moat_syn_modes *m,
 			   const struct moat_addr *dst, uint16_t port)
 {
-	const struct mode_slot *s;
+	const struct moat_syn_dst_state *s = moat_syn_mode_find(m, dst, port);
 
-	if (m->par.mode != MOAT_SYN_MODE_AUTO)
-		return m->par.mode == MOAT_SYN_MODE_ON;
-	s = find(m, dst, port);
 	return s && s->cookies;
 }
 
@@ -289,14 +315,15 @@ uint32_t moat_syn_mode_list(const struct moat_syn_modes *m,
 	uint32_t n = 0;
 
 	for (uint32_t i = 0; i < m->sets * MODE_WAYS && n < max; i++) {
-		const struct mode_slot *s = &m->slot[i];
-		if (!s->used)
+		const struct moat_syn_dst_slot *s = &m->slot[i];
+		if (!s->key.family)
 			continue;
-		out[n].dst = s->dst;
-		out[n].port = s->port;
-		out[n].cookies = s->cookies;
-		out[n].half_open = s->half_open;
-		out[n].rate = s->prev > s->cur ? s->prev : s->cur;
+		addr_of(&s->key, &out[n].dst);
+		out[n].port = s->key.port;
+		out[n].cookies = s->st.cookies;
+		out[n].half_open = s->st.half_open;
+		out[n].rate = s->st.syn_prev > s->st.syn_cur ? s->st.syn_prev
+							     : s->st.syn_cur;
 		n++;
 	}
 	return n;

@@ -146,22 +146,6 @@ uint32_t moat_syn_holds_free(const struct moat_syn *s)
 	return s->holds_free;
 }
 
-bool moat_syn_use_cookies(struct moat_syn *s, const struct moat_pkt *p,
-			  uint64_t now_ns, struct moat_syn_mode_event *ev,
-			  bool *switched)
-{
-	return moat_syn_mode_syn(s->modes, &p->dst, p->dport, now_ns, ev,
-				 switched);
-}
-
-void moat_syn_half_open(struct moat_syn *s, const struct moat_addr *dst,
-			uint16_t port, int delta, uint64_t now_ns,
-			struct moat_syn_mode_event *ev, bool *switched)
-{
-	moat_syn_mode_half_open(s->modes, dst, port, delta, now_ns, ev,
-				switched);
-}
-
 void moat_syn_learn(struct moat_syn *s, const struct moat_pkt *p,
 		    uint64_t now_ns)
 {

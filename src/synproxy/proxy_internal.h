@@ -1,6 +1,6 @@
 /*
- * Shared by proxy.c, frames.c and hold.c only: the proxy's object, the
- * per-handshake slot, the hold pool, and the frame builders.
+ * Shared by proxy.c, decide.c, frames.c and hold.c only: the proxy's
+ * object, the per-handshake slot, the hold pool, and the frame builders.
  */
 #ifndef MOAT_SYN_PROXY_INTERNAL_H
 #define MOAT_SYN_PROXY_INTERNAL_H

@@ -328,6 +328,125 @@ static void silent_server(void **state)
 }
 
 
+/*
+ * A valid final ACK when the flow table is full of established flows
+ * (never evicted): the flow is refused like any other new flow, counted
+ * as state-table-full, and nothing goes to the server.
+ */
+static void final_ack_into_a_full_table(void **state)
+{
+	static const char *const conf =
+		"zone outside { interface out0; default }\n"
+		"zone inside { interface in0; networks 198.18.1.0/24 }\n"
+		"options { syncookies on\n max-flows 16 }\n"
+		"pass from outside to 198.18.1.10 tcp port 80 synproxy\n"
+		"pass from inside\n";
+	struct harness h;
+	uint32_t cookie, isn = 31337;
+	unsigned long flows;
+	int i;
+
+	(void)state;
+	h_start(&h, conf);
+	teach_server(&h);
+	for (i = 0; i < 64; i++) {
+		struct seg syn = { SERVER, "198.18.100.20", (uint16_t)(2000 + i),
+				   443, 100, 0, MOAT_TCP_SYN, 0, 0, 0, NULL };
+		struct seg sa = { "198.18.100.20", SERVER, 443,
+				  (uint16_t)(2000 + i), 500, 101,
+				  MOAT_TCP_SYN | MOAT_TCP_ACK, 0, 0, 0, NULL };
+		struct seg ack = { SERVER, "198.18.100.20", (uint16_t)(2000 + i),
+				   443, 101, 501, MOAT_TCP_ACK, 0, 0, 0, NULL };
+
+		if (h_tcp(&h, IN, &syn)->reason == MOAT_R_STATE_TABLE_FULL)
+			break;
+		assert_verdict(h_tcp(&h, OUT, &sa), MOAT_VERDICT_PASS,
+			       MOAT_R_STATE_MATCH);
+		assert_verdict(h_tcp(&h, IN, &ack), MOAT_VERDICT_PASS,
+			       MOAT_R_STATE_MATCH);
+	}
+	assert_true(i >= 16 && i < 64);
+	flows = moat_engine_flow_count(h.eng);
+	cookie = client_syn(&h, 40300, isn, NULL);
+	struct seg ack = { CLIENT, SERVER, 40300, 80, isn + 1, cookie + 1,
+			   MOAT_TCP_ACK, 0, 0, 0, NULL };
+	assert_verdict(h_tcp(&h, OUT, &ack), MOAT_VERDICT_DROP,
+		       MOAT_R_STATE_TABLE_FULL);
+	assert_int_equal(h.out.count, 0);
+	assert_int_equal(moat_engine_flow_count(h.eng), flows);
+	h_stop(&h);
+}
+
+static void reload(struct harness *h, const char *conf)
+{
+	struct moat_config *cfg;
+	struct moat_diags d;
+
+	cfg = moat_config_parse_string("reload.conf", conf, &d);
+	assert_non_null(cfg);
+	moat_engine_reload(h->eng, cfg);
+	moat_config_destroy(h->cfg);
+	h->cfg = cfg;
+}
+
+/* A calm SYN from @sport: cookie (true) or passed to the server (false). */
+static bool gets_cookie(struct harness *h, uint16_t sport)
+{
+	struct seg syn = { CLIENT, SERVER, sport, 80, 1000u * sport, 0,
+			   MOAT_TCP_SYN, 64240, 0, 0, &client_opts };
+	const struct moat_result *r = h_tcp(h, OUT, &syn);
+
+	h->now += SEC / 10;
+	if (r->reason == MOAT_R_SYN_COOKIE_SENT)
+		return true;
+	assert_verdict(r, MOAT_VERDICT_PASS, MOAT_R_RULE_PASS);
+	return false;
+}
+
+/*
+ * Which mode a SYN meets: `moat ctl syncookies` when given (across
+ * reloads, `auto` included), else the rule's own `syncookies`, else the
+ * options'.  No flood here: `auto` means state mode.
+ */
+static void mode_in_force(void **state)
+{
+	static const char *const conf_off =
+		"zone outside { interface out0; default }\n"
+		"zone inside { interface in0; networks 198.18.1.0/24 }\n"
+		"options { syncookies off }\n"
+		"pass from outside to 198.18.1.10 tcp port 80 synproxy\n";
+	static const char *const conf_rule_on =
+		"zone outside { interface out0; default }\n"
+		"zone inside { interface in0; networks 198.18.1.0/24 }\n"
+		"options { syncookies off }\n"
+		"pass from outside to 198.18.1.10 tcp port 80 synproxy "
+		"syncookies on\n";
+	struct harness h;
+
+	(void)state;
+	h_start(&h, conf_auto);
+	teach_server(&h);
+	assert_false(gets_cookie(&h, 41100));          /* options auto */
+	moat_engine_set_syncookies(h.eng, MOAT_SYNCOOKIES_ON);
+	assert_true(gets_cookie(&h, 41101));           /* forced on */
+	reload(&h, conf_off);
+	assert_true(gets_cookie(&h, 41102));           /* ... across reload */
+	moat_engine_set_syncookies(h.eng, MOAT_SYNCOOKIES_OFF);
+	assert_false(gets_cookie(&h, 41103));          /* forced off */
+	reload(&h, conf_rule_on);
+	assert_false(gets_cookie(&h, 41104));          /* beats the rule */
+	moat_engine_set_syncookies(h.eng, MOAT_SYNCOOKIES_AUTO);
+	assert_false(gets_cookie(&h, 41105));          /* forced auto too */
+	h_stop(&h);
+
+	h_start(&h, conf_rule_on);
+	teach_server(&h);
+	assert_true(gets_cookie(&h, 41106));           /* the rule's on */
+	reload(&h, conf_off);
+	assert_false(gets_cookie(&h, 41107));          /* the options' off */
+	h_stop(&h);
+}
+
 /* Shedding load: sources that completed a handshake before keep getting
  * cookies; unknown ones are dropped at once until the pressure ends. */
 static void shedding_keeps_known_clients(void **state)
@@ -402,6 +521,8 @@ int main(void)
 		cmocka_unit_test(lost_final_ack_is_recovered),
 		cmocka_unit_test(server_rst_resets_client),
 		cmocka_unit_test(silent_server),
+		cmocka_unit_test(final_ack_into_a_full_table),
+		cmocka_unit_test(mode_in_force),
 		cmocka_unit_test(shedding_keeps_known_clients),
 		cmocka_unit_test(hybrid_switches_both_ways),
 	};

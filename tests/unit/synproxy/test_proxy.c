@@ -32,6 +32,7 @@ struct world {
 	struct moat_emit out;
 	uint8_t frame[1600];
 	struct moat_pkt p;
+	uint8_t mode;          /* the mode in force the SYNs are asked with */
 };
 
 /* ---- building and reading frames -------------------------------------- */
@@ -106,7 +107,7 @@ static void world_init(struct world *w, uint8_t mode, uint32_t holds)
 
 	memset(w, 0, sizeof(*w));
 	memset(sp.secret, 0x5a, sizeof(sp.secret));
-	sp.mode.mode = mode;
+	w->mode = mode;
 	sp.holds = holds;
 	sp.rtx_slots = 1024;
 	w->syn = moat_syn_create(&sp);
@@ -153,7 +154,9 @@ struct hs {
 /* Client SYN -> cookie SYN-ACK; fills @h->cookie and @h->ts_ours. */
 static void step_syn(struct world *w, struct hs *h, uint64_t now)
 {
+	struct moat_syn_question q = { .mode = w->mode };
 	struct moat_syn_mode_event ev;
+	enum moat_syn_decision d;
 	struct moat_tcp_spec s;
 	struct moat_pkt v;
 	bool sw;
@@ -169,7 +172,12 @@ static void step_syn(struct world *w, struct hs *h, uint64_t now)
 	s.opt.wscale = 7;
 	s.opt.tsval = 1000;
 	from_client(w, &s);
-	assert_true(moat_syn_use_cookies(w->syn, &w->p, now, &ev, &sw));
+	d = moat_syn_decide(w->syn, &w->p, &q, now, &ev, &sw);
+	/* A server not learned yet: the first SYN goes to it, the next ones
+	 * within MOAT_SYN_PROBE_NS get cookies (with the safe defaults). */
+	if (d == MOAT_SYN_PROBE)
+		d = moat_syn_decide(w->syn, &w->p, &q, now, &ev, &sw);
+	assert_int_equal(d, MOAT_SYN_COOKIE);
 	moat_emit_reset(&w->out);
 	assert_int_equal(moat_syn_answer_syn(w->syn, &w->p, ZONE_OUT, now,
 					     &w->out), MOAT_R_SYN_COOKIE_SENT);
@@ -206,7 +214,7 @@ static void test_full_handshake(void **state)
 	int dir;
 
 	(void)state;
-	world_init(&w, MOAT_SYN_MODE_ON, 0);
+	world_init(&w, MOAT_SYNCOOKIES_ON, 0);
 	learn_server(&w, h.cli, h.srv, 8, true);
 	step_syn(&w, &h, now);
 	emitted(&w, 0, &v);
@@ -384,7 +392,7 @@ static void test_wscale_mismatch(void **state)
 	int dir;
 
 	(void)state;
-	world_init(&w, MOAT_SYN_MODE_ON, 0);
+	world_init(&w, MOAT_SYNCOOKIES_ON, 0);
 	learn_server(&w, h.cli, h.srv, 7, false);
 	step_syn(&w, &h, T0);
 	spec_c2s(&s, h.cli, h.srv);
@@ -495,7 +503,7 @@ static void test_server_rst(void **state)
 	int dir;
 
 	(void)state;
-	world_init(&w, MOAT_SYN_MODE_ON, 0);
+	world_init(&w, MOAT_SYNCOOKIES_ON, 0);
 	e = open_flow(&w, &h, T0, 2);
 	assert_int_equal(moat_syn_holds_free(w.syn), 4096 - 2);
 	spec_s2c(&s, h.cli, h.srv);
@@ -542,7 +550,7 @@ static void test_server_timeout(void **state)
 	unsigned i;
 
 	(void)state;
-	world_init(&w, MOAT_SYN_MODE_ON, 0);
+	world_init(&w, MOAT_SYNCOOKIES_ON, 0);
 	learn_server(&w, h.cli, h.srv, 7, false);
 	open_flow(&w, &h, T0, 1);
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -584,7 +592,7 @@ static void test_hold_bounds(void **state)
 	int dir;
 
 	(void)state;
-	world_init(&w, MOAT_SYN_MODE_ON, 6);
+	world_init(&w, MOAT_SYNCOOKIES_ON, 6);
 	open_flow(&w, &a, T0, 4);
 	assert_int_equal(moat_syn_holds_free(w.syn), 2);
 	/* Fifth segment of flow a: over the per-flow bound. */
@@ -640,7 +648,7 @@ static void test_synack_retransmit(void **state)
 	struct world w;
 
 	(void)state;
-	world_init(&w, MOAT_SYN_MODE_ON, 0);
+	world_init(&w, MOAT_SYNCOOKIES_ON, 0);
 	learn_server(&w, h.cli, h.srv, 7, false);
 	step_syn(&w, &h, T0);
 	first_len = w.out.frames[0].len;
@@ -676,7 +684,7 @@ static void test_no_timestamps(void **state)
 	struct world w;
 
 	(void)state;
-	world_init(&w, MOAT_SYN_MODE_ON, 0);
+	world_init(&w, MOAT_SYNCOOKIES_ON, 0);
 	learn_server(&w, h.cli, h.srv, 7, true);
 	step_syn(&w, &h, T0);
 	emitted(&w, 0, &v);
@@ -704,7 +712,7 @@ static void test_unknown_backend(void **state)
 	struct world w;
 
 	(void)state;
-	world_init(&w, MOAT_SYN_MODE_ON, 0);
+	world_init(&w, MOAT_SYNCOOKIES_ON, 0);
 	step_syn(&w, &h, T0);
 	emitted(&w, 0, &v);
 	assert_int_equal(v.opt.present, MOAT_TCPOPT_MSS);
@@ -723,7 +731,7 @@ static void test_bad_acks(void **state)
 	struct world w;
 
 	(void)state;
-	world_init(&w, MOAT_SYN_MODE_ON, 0);
+	world_init(&w, MOAT_SYNCOOKIES_ON, 0);
 	step_syn(&w, &h, T0);
 	spec_c2s(&s, h.cli, h.srv);
 	s.seq = h.isn + 1;
@@ -765,7 +773,7 @@ static void test_option_matrix(void **state)
 	bool sack, ecn, ts;
 
 	(void)state;
-	world_init(&w, MOAT_SYN_MODE_ON, 0);
+	world_init(&w, MOAT_SYNCOOKIES_ON, 0);
 	for (f = 0; f < 2; f++) {
 		learn_server(&w, fam[f][0], fam[f][1], 7, true);
 		for (m = 0; m < MOAT_SYN_MSS_TABLE; m++)
@@ -839,7 +847,7 @@ static void test_entry_evicted(void **state)
 	struct world w;
 
 	(void)state;
-	world_init(&w, MOAT_SYN_MODE_ON, 0);
+	world_init(&w, MOAT_SYNCOOKIES_ON, 0);
 	e = open_flow(&w, &h, T0, 3);
 	assert_int_equal(moat_syn_flows_active(w.syn), 1);
 	moat_ct_remove(w.ct, e);
@@ -879,7 +887,6 @@ static void test_random_segments(void **state)
 	(void)state;
 	memset(&w, 0, sizeof(w));
 	memset(sp.secret, 0x11, sizeof(sp.secret));
-	sp.mode.mode = MOAT_SYN_MODE_ON;
 	sp.flows = 2;
 	sp.holds = 5;
 	sp.rtx_slots = 4;

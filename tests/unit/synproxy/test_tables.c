@@ -240,9 +240,9 @@ static void test_backend(void **state)
 
 /* ---- hybrid mode detector -------------------------------------------- */
 
-static struct moat_syn_modes *modes(uint8_t mode)
+static struct moat_syn_modes *modes(void)
 {
-	struct moat_syn_mode_params par = { .mode = mode };
+	struct moat_syn_mode_params par = { 0 };
 
 	return moat_syn_mode_create(64, &par, seed);
 }
@@ -252,13 +252,14 @@ static int syns(struct moat_syn_modes *m, const struct moat_addr *d,
 		uint64_t from, uint64_t span, uint32_t n, bool *last,
 		struct moat_syn_mode_event *ev)
 {
+	const struct moat_syn_dst_state *st;
 	bool sw;
 	int switches = 0;
 	uint32_t i;
 
 	for (i = 0; i < n; i++) {
-		*last = moat_syn_mode_syn(m, d, 80, from + span * i / n, ev,
-					  &sw);
+		st = moat_syn_mode_syn(m, d, 80, from + span * i / n, ev, &sw);
+		*last = st->cookies;
 		switches += sw;
 	}
 	return switches;
@@ -266,7 +267,7 @@ static int syns(struct moat_syn_modes *m, const struct moat_addr *d,
 
 static void test_mode_rate_both_ways(void **state)
 {
-	struct moat_syn_modes *m = modes(MOAT_SYN_MODE_AUTO);
+	struct moat_syn_modes *m = modes();
 	struct moat_syn_mode_event ev, evs[4];
 	struct moat_addr d, other;
 	bool cookies;
@@ -308,7 +309,7 @@ static void test_mode_rate_both_ways(void **state)
 
 static void test_mode_half_open(void **state)
 {
-	struct moat_syn_modes *m = modes(MOAT_SYN_MODE_AUTO);
+	struct moat_syn_modes *m = modes();
 	struct moat_syn_mode_event ev, evs[2];
 	struct moat_addr d;
 	int i, switches = 0;
@@ -337,52 +338,69 @@ static void test_mode_half_open(void **state)
 	/* Going below zero is clamped. */
 	moat_syn_mode_half_open(m, &d, 80, -1000, T0 + 32 * SEC, &ev, &sw);
 	assert_false(sw);
+	assert_int_equal(moat_syn_mode_find(m, &d, 80)->half_open, 0);
 	moat_syn_mode_destroy(m);
 }
 
-static void test_mode_on_off(void **state)
+/*
+ * The record an XDP program would read: the documented layout
+ * (moat/syn_decide.h) at the documented offsets, filled as documented.
+ */
+static void test_mode_record(void **state)
 {
-	static const struct {
-		uint8_t mode;
-		bool cookies;
-	} rows[] = {
-		{ MOAT_SYN_MODE_OFF, false },
-		{ MOAT_SYN_MODE_ON, true },
-	};
+	struct moat_syn_modes *m = modes();
+	const struct moat_syn_dst_state *st;
 	struct moat_syn_mode_event ev;
-	struct moat_addr d;
-	unsigned i;
-	bool cookies = false;
+	struct moat_addr d, v6;
+	bool sw;
 
 	(void)state;
+	assert_int_equal(offsetof(struct moat_syn_dst_key, port), 16);
+	assert_int_equal(offsetof(struct moat_syn_dst_key, family), 18);
+	assert_int_equal(offsetof(struct moat_syn_dst_state, half_open), 4);
+	assert_int_equal(offsetof(struct moat_syn_dst_state, syn_cur), 8);
+	assert_int_equal(offsetof(struct moat_syn_dst_state, syn_prev), 12);
+	assert_int_equal(offsetof(struct moat_syn_dst_state, syn_sec), 16);
+	assert_int_equal(offsetof(struct moat_syn_dst_state, quiet_ns), 24);
+	assert_int_equal(offsetof(struct moat_syn_dst_state, last_ns), 32);
+	assert_int_equal(offsetof(struct moat_syn_dst_slot, st), 24);
 	moat_addr_parse(&d, "198.18.1.10");
-	for (i = 0; i < 2; i++) {
-		struct moat_syn_modes *m = modes(rows[i].mode);
-
-		assert_int_equal(syns(m, &d, T0, SEC, 5000, &cookies, &ev), 0);
-		assert_int_equal(cookies, rows[i].cookies);
-		assert_int_equal(moat_syn_mode_cookies(m, &d, 80),
-				 rows[i].cookies);
-		moat_syn_mode_destroy(m);
-	}
+	moat_addr_parse(&v6, "::ffff:198.18.1.10"); /* same bytes, family 6 */
+	assert_null(moat_syn_mode_find(m, &d, 80));
+	for (int i = 0; i < 3; i++)
+		moat_syn_mode_syn(m, &d, 80, T0 + 100 * MS * (uint64_t)i, &ev,
+				  &sw);
+	moat_syn_mode_half_open(m, &d, 80, +2, T0 + 300 * MS, &ev, &sw);
+	st = moat_syn_mode_syn(m, &d, 80, T0 + SEC + 10 * MS, &ev, &sw);
+	assert_ptr_equal(st, moat_syn_mode_find(m, &d, 80));
+	assert_int_equal(st->syn_cur, 1);
+	assert_int_equal(st->syn_prev, 3);
+	assert_int_equal(st->syn_sec, T0 / SEC + 1);
+	assert_int_equal(st->half_open, 2);
+	assert_int_equal(st->last_ns, T0 + SEC + 10 * MS);
+	assert_int_equal(st->cookies, 0);
+	assert_null(moat_syn_mode_find(m, &d, 81));
+	assert_null(moat_syn_mode_find(m, &v6, 80));
+	moat_syn_mode_destroy(m);
 }
 
-/* Custom thresholds; `moat ctl syncookies` changes the mode at run time. */
+/* Custom thresholds, changed at run time (reload). */
 static void test_mode_set(void **state)
 {
-	struct moat_syn_mode_params par = { .mode = MOAT_SYN_MODE_AUTO,
-					    .rate = 10, .quiet_s = 2 };
+	struct moat_syn_mode_params par = { .rate = 10, .quiet_s = 2 };
 	struct moat_syn_modes *m = moat_syn_mode_create(8, &par, seed);
 	struct moat_syn_mode_event ev;
-	struct moat_addr d;
+	struct moat_addr d, other;
 	bool cookies;
 
 	(void)state;
 	moat_addr_parse(&d, "198.18.1.10");
+	moat_addr_parse(&other, "198.18.1.11");
 	assert_int_equal(syns(m, &d, T0, SEC, 10, &cookies, &ev), 1);
-	par.mode = MOAT_SYN_MODE_OFF;
+	assert_true(cookies);
+	par.rate = 1000;
 	moat_syn_mode_set(m, &par);
-	assert_int_equal(syns(m, &d, T0 + SEC, SEC, 10, &cookies, &ev), 0);
+	assert_int_equal(syns(m, &other, T0, SEC, 10, &cookies, &ev), 0);
 	assert_false(cookies);
 	moat_syn_mode_destroy(m);
 }
@@ -397,7 +415,7 @@ int main(void)
 		cmocka_unit_test(test_backend),
 		cmocka_unit_test(test_mode_rate_both_ways),
 		cmocka_unit_test(test_mode_half_open),
-		cmocka_unit_test(test_mode_on_off),
+		cmocka_unit_test(test_mode_record),
 		cmocka_unit_test(test_mode_set),
 	};
 

@@ -1,0 +1,20 @@
+/*
+ * moat/syn_decide.h as the XDP program will use it: compiled for clang's
+ * BPF target, freestanding (no libc headers), by decide_bpf.sh.  A table
+ * of detector slots and the decision over one of them; nothing runs.
+ */
+#include "moat/syn_decide.h"
+
+struct moat_syn_dst_slot moat_test_slots[4 * MOAT_SYN_DST_WAYS];
+
+int moat_test_decide(unsigned i, unsigned mode, unsigned shed);
+int moat_test_decide(unsigned i, unsigned mode, unsigned shed)
+{
+	const struct moat_syn_dst_slot *s = &moat_test_slots[i & 15];
+	struct moat_syn_question q = { .mode = (uint8_t)mode,
+				       .shed = (uint8_t)shed };
+
+	if (s->key.family == 0)
+		return moat_syn_decision(0, false, &q);
+	return moat_syn_decision(&s->st, false, &q);
+}
