@@ -75,6 +75,8 @@ enum moat_verdict {
 	X(TCP_CLOSED, "tcp-closed")                                            \
 	X(ICMP_UNRELATED, "icmp-unrelated")                                    \
 	X(ICMP_REPLY_UNMATCHED, "icmp-reply-unmatched")                        \
+	X(ICMP_WRONG_DST, "icmp-wrong-dst")                                    \
+	X(ICMP_WRONG_ZONE, "icmp-wrong-zone")                                  \
 	/* SYN proxy (src/synproxy) */                                         \
 	X(SYN_COOKIE_SENT, "syn-cookie-sent")                                  \
 	X(SYN_COOKIE_BAD, "syn-cookie-bad")                                    \

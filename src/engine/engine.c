@@ -350,30 +350,22 @@ static bool stage_flow(struct moat_engine *e, struct moat_flight *fl)
 	return false;
 }
 
-/*
- * An ICMP error passes only when it speaks of a flow moat passed, and, for
- * TCP, of a segment inside that flow's window: a blind attacker cannot
- * reset or throttle a connection with forged errors (RFC 5927).
- */
+/* An ICMP error passes only as part of the flow it quotes (icmperr.c). */
 static bool stage_icmp_error(struct moat_engine *e, struct moat_flight *fl)
 {
 	struct moat_ct_entry *ent;
+	enum moat_reason r;
 	int dir;
 
 	if (!is_icmp_error(&fl->p))
 		return true;
-	ent = moat_ct_lookup_inner(e->ct, &fl->p, &dir);
-	moat_engine_say(e, "icmp error: %s", ent ?
-			"quotes a known flow" : "quotes no known flow");
-	if (ent && fl->p.inner.proto == MOAT_IPPROTO_TCP &&
-	    fl->p.inner.has_seq &&
-	    !moat_ct_icmp_seq_ok(ent, dir, fl->p.inner.seq))
-		ent = NULL;
+	r = moat_engine_icmp_related(e, fl, &ent, &dir);
 	if (!ent) {
-		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, MOAT_R_ICMP_UNRELATED);
+		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, r);
 		return false;
 	}
 	fl->res->rule = ent->rule;
+	fl->res->rewritten = moat_engine_icmp_translate(e, fl, ent, dir);
 	moat_engine_finish(e, fl, MOAT_VERDICT_PASS, MOAT_R_STATE_MATCH);
 	return false;
 }

@@ -169,6 +169,22 @@ void moat_engine_known_add(struct moat_engine *e, const struct moat_addr *a);
 bool moat_engine_known_has(const struct moat_engine *e,
 			   const struct moat_addr *a);
 
+/*
+ * icmperr.c: an ICMP error and the flow it quotes.  related() finds the
+ * flow (*@out, and *@dir the direction the quoted packet travelled) and
+ * returns MOAT_R_STATE_MATCH when the error may pass, else the reason to
+ * drop it with *@out NULL: ICMP_UNRELATED (no flow, or a quoted TCP SEQ
+ * outside its window), ICMP_WRONG_DST (not sent to the quoted source),
+ * ICMP_WRONG_ZONE (not from the zone of the quoted destination).
+ * translate() rewrites the quote of a modulated or proxied TCP flow back
+ * into the numbers its sender knows; true when the frame changed.
+ */
+enum moat_reason moat_engine_icmp_related(struct moat_engine *e,
+					  struct moat_flight *fl,
+					  struct moat_ct_entry **out, int *dir);
+bool moat_engine_icmp_translate(struct moat_engine *e, struct moat_flight *fl,
+				const struct moat_ct_entry *ent, int dir);
+
 /* modulate.c: derive the modulation key (create). */
 void moat_engine_modulate_init(struct moat_engine *e);
 
