@@ -231,6 +231,20 @@ bool moat_ct_icmp_seq_ok(const struct moat_ct_entry *e, int dir,
 			 uint32_t seq);
 
 /*
+ * The challenge ACK (RFC 5961 sections 3.2 and 4.2) the receiver of a
+ * segment travelling in @dir would send back: <SEQ=SND.NXT><ACK=RCV.NXT>
+ * with its window, as the sender knows those numbers (SEQ translated by the
+ * flow's delta).  rcv.nxt is the receiver's highest ACK, never more.  False
+ * when it is not known (no ACK yet, or more than 64 KiB in flight since).
+ */
+struct moat_ct_challenge {
+	uint32_t seq, ack;
+	uint16_t win;
+};
+bool moat_ct_tcp_challenge(const struct moat_ct_entry *e, int dir,
+			   struct moat_ct_challenge *c);
+
+/*
  * A new flow; @p is its ORIG packet and is tracked as its first packet.
  * TCP needs a SYN without ACK, unless pickup_loose (then any non-RST
  * segment starts an ESTABLISHED, MOAT_CT_F_LOOSE flow whose windows are
@@ -272,7 +286,10 @@ struct moat_ct_entry *moat_ct_insert_as(struct moat_ct *ct,
  *                          5961 section 3.2; the endpoint would challenge);
  *                          rcv.nxt is either the sender's end or the
  *                          receiver's highest ACK (data may be in flight)
- *   TCP_SYN_IN_WINDOW      SYN on a synchronized flow (RFC 5961 section 4)
+ *   TCP_SYN_IN_WINDOW      SYN on a synchronized flow, inside the window
+ *                          (RFC 5961 section 4; answer it with
+ *                          moat_ct_tcp_challenge's ACK), or a SYN-ACK with
+ *                          a new ISN
  *   TCP_BAD_STATE          flags impossible in this state, or a SYNPROXY
  *                          flow (those packets belong to the SYN proxy)
  *   TCP_CLOSED             after a RST, or new data after a side's FIN
@@ -281,11 +298,24 @@ struct moat_ct_entry *moat_ct_insert_as(struct moat_ct *ct,
  *                          caller removes @e and handles @p as new
  *   ICMP_REPLY_UNMATCHED   echo reply in the ORIG direction
  *   ICMP_UNRELATED         other ICMP messages on an echo flow
+ * and two passes that leave the flow as it was (moat_ct_passes):
+ *   TCP_SYN_REUSE          SYN on a synchronized flow, outside the window:
+ *                          maybe a new incarnation; the endpoint answers it
+ *                          (RFC 5961 section 4.2, RFC 9293 3.10.7.3)
+ *   TCP_STALE_RETRANSMIT   data already acknowledged, up to a window older
+ *                          than the window allows (a lost ACK's resend)
  * A dropped packet changes nothing in the flow.
  */
 enum moat_reason moat_ct_track(struct moat_ct *ct, struct moat_ct_entry *e,
 			       int dir, const struct moat_pkt *p,
 			       uint64_t now_ns);
+
+/* Does moat_ct_track()'s answer @r let the packet pass? */
+static inline bool moat_ct_passes(enum moat_reason r)
+{
+	return r == MOAT_R_STATE_MATCH || r == MOAT_R_TCP_SYN_REUSE ||
+	       r == MOAT_R_TCP_STALE_RETRANSMIT;
+}
 
 /*
  * True when @p (travelling in @dir) is a SYN that may replace @e: @e is

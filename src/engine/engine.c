@@ -336,7 +336,10 @@ static bool stage_flow(struct moat_engine *e, struct moat_flight *fl)
 		if (h != MOAT_R_NONE)
 			r = h;
 	}
-	if (r != MOAT_R_STATE_MATCH) {
+	/* RFC 5961: the ACK the endpoint would send (challenge.c). */
+	if (r == MOAT_R_TCP_RST_CHALLENGE || r == MOAT_R_TCP_SYN_IN_WINDOW)
+		moat_engine_challenge_ack(e, fl, ent, dir);
+	if (!moat_ct_passes(r)) {
 		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, r);
 		return false;
 	}
@@ -346,7 +349,7 @@ static bool stage_flow(struct moat_engine *e, struct moat_flight *fl)
 		fl->res->rewritten = moat_engine_translate(e, fl, ent, dir);
 	moat_engine_syn_observe(e, fl, ent, dir);
 	fl->res->log = (ent->flags & MOAT_CT_F_LOG) != 0;
-	moat_engine_finish(e, fl, MOAT_VERDICT_PASS, MOAT_R_STATE_MATCH);
+	moat_engine_finish(e, fl, MOAT_VERDICT_PASS, r);
 	return false;
 }
 
