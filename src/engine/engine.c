@@ -257,18 +257,7 @@ static bool stage_sanity(struct moat_engine *e, struct moat_flight *fl)
 		}
 	}
 	if (e->opt.antispoof) {
-		r = moat_engine_check_martians(p);
-		if (r == MOAT_R_NONE && e->opt.bogon_set >= 0 &&
-		    moat_set_contains(moat_config_set(e->cfg,
-						      e->opt.bogon_set),
-				      &p->src))
-			r = MOAT_R_BOGON_SRC;
-		if (r == MOAT_R_NONE)
-			r = moat_engine_check_zone(e->cfg, p,
-						   fl->res->in_zone);
-		moat_engine_say(e, "antispoof: %s", r == MOAT_R_NONE ?
-				"source and destination plausible" :
-				moat_reason_name(r));
+		r = moat_engine_antispoof(e, fl);
 		if (r != MOAT_R_NONE) {
 			moat_engine_finish(e, fl, MOAT_VERDICT_DROP, r);
 			return false;
@@ -440,6 +429,11 @@ static void stage_rules(struct moat_engine *e, struct moat_flight *fl)
 		moat_engine_say(e, "rules: none matches; policy %s",
 				e->opt.policy == MOAT_POLICY_PASS ?
 				"pass" : "drop");
+	/* DHCP that antispoof let by (sanity.c): a rule must pass it. */
+	if (fl->dhcp && (!rule || rule->action != MOAT_RULE_PASS)) {
+		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, fl->dhcp);
+		return;
+	}
 	if (!rule) {
 		if (e->opt.policy == MOAT_POLICY_PASS)
 			new_flow(e, fl, NULL);
@@ -484,6 +478,7 @@ static void flight_start(struct moat_engine *e, struct moat_flight *fl,
 	fl->now = now_ns;
 	fl->res = res;
 	fl->out = out;
+	fl->dhcp = MOAT_R_NONE;
 	e->now = now_ns;
 	memset(res, 0, sizeof(*res));
 	res->in_zone = f->zone;

@@ -43,6 +43,9 @@ struct moat_flight {
 	uint64_t now;
 	struct moat_result *res;
 	struct moat_emit *out;
+	enum moat_reason dhcp; /* sanity.c: DHCP let through antispoof, the
+				  reason it drops with unless a rule passes
+				  it; MOAT_R_NONE otherwise */
 };
 
 struct moat_engine {
@@ -89,10 +92,14 @@ struct moat_engine {
 void moat_engine_finish(struct moat_engine *e, struct moat_flight *fl,
 			enum moat_verdict v, enum moat_reason r);
 
-/* sanity.c */
-enum moat_reason moat_engine_check_martians(const struct moat_pkt *p);
-enum moat_reason moat_engine_check_zone(const struct moat_config *cfg,
-					const struct moat_pkt *p, int in_zone);
+/*
+ * sanity.c: martians, bogons and BCP 38 at the zone edge for the packet in
+ * flight (when antispoof is on): MOAT_R_NONE or the reason to drop it.
+ * DHCP without addresses (RFC 2131 4.1) gets by, with fl->dhcp set to the
+ * reason to drop it with unless a rule passes it.
+ */
+enum moat_reason moat_engine_antispoof(struct moat_engine *e,
+				       struct moat_flight *fl);
 
 /* events.c */
 void moat_engine_event(struct moat_engine *e, uint64_t now_ns,
