@@ -88,9 +88,10 @@ struct moat_ct_timeouts {
 	uint32_t tcp_established;
 	uint32_t tcp_closing;     /* FIN_WAIT, CLOSE_WAIT, LAST_ACK */
 	uint32_t tcp_timewait;    /* TIME_WAIT, CLOSED */
-	uint32_t udp_first;       /* UDP_FIRST, OTHER */
+	uint32_t udp_first;
 	uint32_t udp_multiple;
 	uint32_t icmp;
+	uint32_t other;           /* OTHER: any other protocol, both ways */
 };
 
 struct moat_ct_params {
@@ -104,7 +105,8 @@ struct moat_ct_params {
 /*
  * Defaults (pf's and Linux's orders of magnitude): opening 30 s,
  * established 24 h, closing 120 s, time-wait 120 s (2*MSL, RFC 9293),
- * UDP first 60 s, UDP multiple 120 s, ICMP 30 s; 65536 flows; strict
+ * UDP first 60 s, UDP multiple 120 s, ICMP 30 s, other protocols 600 s
+ * (Linux's generic timeout); 65536 flows; strict
  * pickup; rst_exact on.  The seed is left zero: set it.
  */
 void moat_ct_params_default(struct moat_ct_params *p);
@@ -253,7 +255,8 @@ bool moat_ct_tcp_challenge(const struct moat_ct_entry *e, int dir,
  * request.  When the pool is full, the oldest flow of the first non-empty
  * class in the order half-open TCP, unreplied UDP, ICMP, TIME_WAIT/CLOSED,
  * closing is evicted (counted); established and replied UDP flows never
- * are.  Returns NULL with *@why = MOAT_R_STATE_TABLE_FULL, TCP_NO_STATE
+ * are (other protocols go right after unreplied UDP).  Returns NULL with
+ * *@why = MOAT_R_STATE_TABLE_FULL, TCP_NO_STATE
  * (not a SYN), ICMP_REPLY_UNMATCHED (an echo reply) or ICMP_UNRELATED (an
  * ICMP error or other ICMP message).  The caller must have checked that no
  * flow exists (moat_ct_lookup).  rule, zone, aux: the caller fills them.

@@ -49,6 +49,7 @@ static void ct_params_from(const struct moat_options *o,
 	cp->to.udp_first = o->timeout[MOAT_TIMEOUT_UDP_FIRST];
 	cp->to.udp_multiple = o->timeout[MOAT_TIMEOUT_UDP_MULTIPLE];
 	cp->to.icmp = o->timeout[MOAT_TIMEOUT_ICMP];
+	cp->to.other = o->timeout[MOAT_TIMEOUT_OTHER];
 	cp->pickup_loose = o->pickup == MOAT_PICKUP_LOOSE;
 	cp->rst_exact = o->rst_check == MOAT_RST_CHECK_EXACT;
 	/* The hash seed is derived, not the secret itself: the secret may

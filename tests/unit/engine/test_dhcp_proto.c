@@ -144,6 +144,51 @@ static void dhcp_without_a_passing_rule(void **state)
 	assert_verdict(h_run(h, IN), MOAT_VERDICT_PASS, MOAT_R_POLICY_PASS);
 }
 
+/*
+ * A VPN server opened narrowly: GRE and ESP by name, a protocol by number,
+ * each tracked as one flow per address pair (both directions), with its
+ * own timeout (`timeout other`).
+ */
+static void other_protocols_by_name_and_number(void **state)
+{
+	struct harness *h = *state;
+	struct moat_emit tick;
+
+	h_stop(h);
+	h_start(h, "zone outside { interface out0; default }\n"
+		   "zone inside { interface in0; networks 198.18.1.0/24 }\n"
+		   "options { policy drop\n timeout other 100 }\n"
+		   "pass from outside to 198.18.1.10 proto { gre, esp }\n"
+		   "pass from outside to 198.18.1.11 proto 132\n");
+	h_ip4(h, "198.18.100.10", "198.18.1.10", 47, 0, 0, 40);
+	assert_verdict(h_run(h, OUT), MOAT_VERDICT_PASS, MOAT_R_RULE_PASS);
+	/* the server's GRE back: the same flow */
+	h_ip4(h, "198.18.1.10", "198.18.100.10", 47, 0, 0, 40);
+	assert_verdict(h_run(h, IN), MOAT_VERDICT_PASS, MOAT_R_STATE_MATCH);
+	/* the server may not start GRE to anyone else */
+	h_ip4(h, "198.18.1.10", "198.18.100.11", 47, 0, 0, 40);
+	assert_verdict(h_run(h, IN), MOAT_VERDICT_DROP, MOAT_R_POLICY_DROP);
+	h_ip4(h, "198.18.100.10", "198.18.1.10", 50, 0, 0, 40);
+	assert_verdict(h_run(h, OUT), MOAT_VERDICT_PASS, MOAT_R_RULE_PASS);
+	/* AH is not in the rule; SCTP only to .11 */
+	h_ip4(h, "198.18.100.10", "198.18.1.10", 51, 0, 0, 40);
+	assert_verdict(h_run(h, OUT), MOAT_VERDICT_DROP, MOAT_R_POLICY_DROP);
+	h_ip4(h, "198.18.100.10", "198.18.1.10", 132, 0, 0, 40);
+	assert_verdict(h_run(h, OUT), MOAT_VERDICT_DROP, MOAT_R_POLICY_DROP);
+	h_ip4(h, "198.18.100.10", "198.18.1.11", 132, 0, 0, 40);
+	assert_verdict(h_run(h, OUT), MOAT_VERDICT_PASS, MOAT_R_RULE_PASS);
+	assert_int_equal(h->res.rule, 2);
+	/* quiet for longer than `timeout other`: the flow is gone */
+	h->now += 99 * SEC;
+	moat_emit_reset(&tick);
+	moat_engine_tick(h->eng, h->now, &tick);
+	h_ip4(h, "198.18.1.10", "198.18.100.10", 47, 0, 0, 40);
+	assert_verdict(h_run(h, IN), MOAT_VERDICT_PASS, MOAT_R_STATE_MATCH);
+	h->now += 101 * SEC;
+	moat_engine_tick(h->eng, h->now, &tick);
+	assert_verdict(h_run(h, IN), MOAT_VERDICT_DROP, MOAT_R_POLICY_DROP);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -153,6 +198,9 @@ int main(void)
 						setup_dhcp, teardown),
 		cmocka_unit_test_setup_teardown(dhcp_without_a_passing_rule,
 						setup_dhcp, teardown),
+		cmocka_unit_test_setup_teardown(
+			other_protocols_by_name_and_number, setup_dhcp,
+			teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
