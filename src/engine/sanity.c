@@ -165,14 +165,10 @@ enum moat_reason moat_engine_antispoof(struct moat_engine *e,
 				"address; only a passing rule lets it through");
 		return MOAT_R_NONE;
 	}
-	if (fl->dhcp == MOAT_R_MARTIAN_DST) {
-		/* The source of a DHCP server's broadcast is checked. */
-		r = check_martians(p);
-		if (r == MOAT_R_MARTIAN_DST)
-			r = MOAT_R_NONE;
-	} else {
-		r = check_martians(p);
-	}
+	r = check_martians(p);
+	/* A DHCP server's broadcast: its source is checked, all the same. */
+	if (fl->dhcp == MOAT_R_MARTIAN_DST && r == MOAT_R_MARTIAN_DST)
+		r = MOAT_R_NONE;
 	if (r == MOAT_R_NONE)
 		r = check_source(e, p, fl->res->in_zone);
 	moat_engine_say(e, "antispoof: %s", r == MOAT_R_NONE ?
