@@ -88,9 +88,10 @@ struct moat_ct_timeouts {
 	uint32_t tcp_established;
 	uint32_t tcp_closing;     /* FIN_WAIT, CLOSE_WAIT, LAST_ACK */
 	uint32_t tcp_timewait;    /* TIME_WAIT, CLOSED */
-	uint32_t udp_first;       /* UDP_FIRST, OTHER */
+	uint32_t udp_first;
 	uint32_t udp_multiple;
 	uint32_t icmp;
+	uint32_t other;           /* OTHER: any other protocol, both ways */
 };
 
 struct moat_ct_params {
@@ -104,7 +105,8 @@ struct moat_ct_params {
 /*
  * Defaults (pf's and Linux's orders of magnitude): opening 30 s,
  * established 24 h, closing 120 s, time-wait 120 s (2*MSL, RFC 9293),
- * UDP first 60 s, UDP multiple 120 s, ICMP 30 s; 65536 flows; strict
+ * UDP first 60 s, UDP multiple 120 s, ICMP 30 s, other protocols 600 s
+ * (Linux's generic timeout); 65536 flows; strict
  * pickup; rst_exact on.  The seed is left zero: set it.
  */
 void moat_ct_params_default(struct moat_ct_params *p);
@@ -231,6 +233,20 @@ bool moat_ct_icmp_seq_ok(const struct moat_ct_entry *e, int dir,
 			 uint32_t seq);
 
 /*
+ * The challenge ACK (RFC 5961 sections 3.2 and 4.2) the receiver of a
+ * segment travelling in @dir would send back: <SEQ=SND.NXT><ACK=RCV.NXT>
+ * with its window, as the sender knows those numbers (SEQ translated by the
+ * flow's delta).  rcv.nxt is the receiver's highest ACK, never more.  False
+ * when it is not known (no ACK yet, or more than 64 KiB in flight since).
+ */
+struct moat_ct_challenge {
+	uint32_t seq, ack;
+	uint16_t win;
+};
+bool moat_ct_tcp_challenge(const struct moat_ct_entry *e, int dir,
+			   struct moat_ct_challenge *c);
+
+/*
  * A new flow; @p is its ORIG packet and is tracked as its first packet.
  * TCP needs a SYN without ACK, unless pickup_loose (then any non-RST
  * segment starts an ESTABLISHED, MOAT_CT_F_LOOSE flow whose windows are
@@ -239,7 +255,8 @@ bool moat_ct_icmp_seq_ok(const struct moat_ct_entry *e, int dir,
  * request.  When the pool is full, the oldest flow of the first non-empty
  * class in the order half-open TCP, unreplied UDP, ICMP, TIME_WAIT/CLOSED,
  * closing is evicted (counted); established and replied UDP flows never
- * are.  Returns NULL with *@why = MOAT_R_STATE_TABLE_FULL, TCP_NO_STATE
+ * are (other protocols go right after unreplied UDP).  Returns NULL with
+ * *@why = MOAT_R_STATE_TABLE_FULL, TCP_NO_STATE
  * (not a SYN), ICMP_REPLY_UNMATCHED (an echo reply) or ICMP_UNRELATED (an
  * ICMP error or other ICMP message).  The caller must have checked that no
  * flow exists (moat_ct_lookup).  rule, zone, aux: the caller fills them.
@@ -272,7 +289,10 @@ struct moat_ct_entry *moat_ct_insert_as(struct moat_ct *ct,
  *                          5961 section 3.2; the endpoint would challenge);
  *                          rcv.nxt is either the sender's end or the
  *                          receiver's highest ACK (data may be in flight)
- *   TCP_SYN_IN_WINDOW      SYN on a synchronized flow (RFC 5961 section 4)
+ *   TCP_SYN_IN_WINDOW      SYN on a synchronized flow, inside the window
+ *                          (RFC 5961 section 4; answer it with
+ *                          moat_ct_tcp_challenge's ACK), or a SYN-ACK with
+ *                          a new ISN
  *   TCP_BAD_STATE          flags impossible in this state, or a SYNPROXY
  *                          flow (those packets belong to the SYN proxy)
  *   TCP_CLOSED             after a RST, or new data after a side's FIN
@@ -281,11 +301,24 @@ struct moat_ct_entry *moat_ct_insert_as(struct moat_ct *ct,
  *                          caller removes @e and handles @p as new
  *   ICMP_REPLY_UNMATCHED   echo reply in the ORIG direction
  *   ICMP_UNRELATED         other ICMP messages on an echo flow
+ * and two passes that leave the flow as it was (moat_ct_passes):
+ *   TCP_SYN_REUSE          SYN on a synchronized flow, outside the window:
+ *                          maybe a new incarnation; the endpoint answers it
+ *                          (RFC 5961 section 4.2, RFC 9293 3.10.7.3)
+ *   TCP_STALE_RETRANSMIT   data already acknowledged, up to a window older
+ *                          than the window allows (a lost ACK's resend)
  * A dropped packet changes nothing in the flow.
  */
 enum moat_reason moat_ct_track(struct moat_ct *ct, struct moat_ct_entry *e,
 			       int dir, const struct moat_pkt *p,
 			       uint64_t now_ns);
+
+/* Does moat_ct_track()'s answer @r let the packet pass? */
+static inline bool moat_ct_passes(enum moat_reason r)
+{
+	return r == MOAT_R_STATE_MATCH || r == MOAT_R_TCP_SYN_REUSE ||
+	       r == MOAT_R_TCP_STALE_RETRANSMIT;
+}
 
 /*
  * True when @p (travelling in @dir) is a SYN that may replace @e: @e is

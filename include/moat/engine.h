@@ -45,7 +45,9 @@ struct moat_frame {
 
 struct moat_result {
 	enum moat_verdict verdict;
-	enum moat_reason reason;  /* why; MOAT_R_STATE_MATCH for tracked passes */
+	enum moat_reason reason;  /* why; MOAT_R_STATE_MATCH for tracked passes
+				     (or TCP_SYN_REUSE, TCP_STALE_RETRANSMIT:
+				     passed, the flow left as it was) */
 	int rule;                 /* 1-based number of the deciding rule, or 0 */
 	int16_t in_zone, out_zone;
 	bool rewritten;           /* the frame was changed in place */

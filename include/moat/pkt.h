@@ -85,8 +85,13 @@ struct moat_pkt_inner {
 	struct moat_addr src, dst;
 	uint16_t sport, dport; /* TCP/UDP ports; ICMP echo: id in both */
 	uint32_t seq;        /* TCP: the quoted SEQ, when 8 bytes were quoted */
+	uint32_t ack;        /* TCP: the quoted ACK, when has_ack */
 	bool has_seq;
+	bool has_ack;        /* 14 bytes quoted and the quoted ACK flag set */
 	bool has_ports;      /* sport/dport were quoted (4 bytes of L4) */
+	uint16_t l4_off;     /* where the quoted L4 header starts in the
+				frame (0: no L4 header quoted) */
+	uint16_t l4_len;     /* how many bytes of it were captured */
 };
 
 /* Fragment bits (struct moat_pkt.frag). */

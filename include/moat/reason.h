@@ -75,6 +75,10 @@ enum moat_verdict {
 	X(TCP_CLOSED, "tcp-closed")                                            \
 	X(ICMP_UNRELATED, "icmp-unrelated")                                    \
 	X(ICMP_REPLY_UNMATCHED, "icmp-reply-unmatched")                        \
+	X(ICMP_WRONG_DST, "icmp-wrong-dst")                                    \
+	X(ICMP_WRONG_ZONE, "icmp-wrong-zone")                                  \
+	X(TCP_SYN_REUSE, "tcp-syn-reuse")                                      \
+	X(TCP_STALE_RETRANSMIT, "tcp-stale-retransmit")                        \
 	/* SYN proxy (src/synproxy) */                                         \
 	X(SYN_COOKIE_SENT, "syn-cookie-sent")                                  \
 	X(SYN_COOKIE_BAD, "syn-cookie-bad")                                    \

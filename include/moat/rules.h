@@ -80,6 +80,7 @@ enum moat_timeout {
 	MOAT_TIMEOUT_UDP_FIRST,           /* udp.first: one direction only */
 	MOAT_TIMEOUT_UDP_MULTIPLE,        /* udp.multiple: both directions */
 	MOAT_TIMEOUT_ICMP,                /* icmp: echo and friends */
+	MOAT_TIMEOUT_OTHER,               /* other: GRE, ESP, SCTP..., both ways */
 	MOAT_TIMEOUT_COUNT
 };
 

@@ -34,9 +34,10 @@ enum ct_class {
 	CT_C_ESTABLISHED,
 	CT_C_CLOSING,     /* FIN_WAIT, CLOSE_WAIT, LAST_ACK */
 	CT_C_TIMEWAIT,    /* TIME_WAIT, CLOSED */
-	CT_C_UDP_FIRST,   /* UDP_FIRST, OTHER */
+	CT_C_UDP_FIRST,
 	CT_C_UDP_MULTIPLE,
 	CT_C_ICMP,
+	CT_C_OTHER,       /* any other protocol */
 	CT_C_COUNT
 };
 

@@ -26,9 +26,12 @@
 
 #include "conntrack/ct_internal.h"
 
-/* Which classes may be evicted, most expendable first. */
+/* Which classes may be evicted, most expendable first.  Other protocols
+ * have no replied state to tell a tunnel from a spoofed stream: they go
+ * with the unreplied UDP flows, as they did when they shared a class. */
 static const enum ct_class evict_order[] = {
-	CT_C_OPENING, CT_C_UDP_FIRST, CT_C_ICMP, CT_C_TIMEWAIT, CT_C_CLOSING,
+	CT_C_OPENING, CT_C_UDP_FIRST, CT_C_OTHER, CT_C_ICMP, CT_C_TIMEWAIT,
+	CT_C_CLOSING,
 };
 
 static void apply_params(struct moat_ct *ct, const struct moat_ct_params *p)
@@ -43,6 +46,7 @@ static void apply_params(struct moat_ct *ct, const struct moat_ct_params *p)
 	ct->to_class[CT_C_UDP_FIRST] = p->to.udp_first;
 	ct->to_class[CT_C_UDP_MULTIPLE] = p->to.udp_multiple;
 	ct->to_class[CT_C_ICMP] = p->to.icmp;
+	ct->to_class[CT_C_OTHER] = p->to.other;
 }
 
 /*

@@ -19,13 +19,31 @@
  *   largest window), so that nothing older than one window passes.
  *
  *   (I)   end <= s->maxend                    else TCP_SEQ_OUT_OF_WINDOW
- *   (II)  end >= s->end - back                else TCP_OUT_OF_WINDOW
+ *   (II)  end >= s->end - back                else (V), or TCP_OUT_OF_WINDOW
  *   (III) ack, SACK edges <= r->end           else TCP_ACK_UNSENT
  *   (IV)  ack >= r->end - max(s->maxwin, MAXACKWINDOW)
  *                                             else TCP_ACK_TOO_OLD
  *
  * Segments without data or SYN/FIN skip (I) and (II): their SEQ is not
  * checked (keepalives and window probes carry odd numbers), only their ACK.
+ *
+ * (V) Stale retransmissions.  Data that r has already acknowledged, older
+ * than one window, is what a sender retransmits when r's ACK was lost on
+ * its way (or a segment held up in a queue arrives late).  r answers it
+ * with an ACK (RFC 9293 section 3.10.7.4: a segment that is not acceptable
+ * is acknowledged and dropped), which is how a lost ACK is recovered, so
+ * dropping it here can stall the connection.  Linux conntrack lets it pass
+ * without touching the flow ("SEQ is under lower bound ... already ACKed
+ * data retransmitted"); so does moat, within one more window, and only
+ * when every byte of it was acknowledged (at or below r's last rcv.nxt):
+ *
+ *      s->end - 2*back     s->end - back      acked         s->end
+ *   ---------|-------------------|---------------|--------------|--->  SEQ
+ *            |<-- (V): passes,   |<-- (II): tracked             |
+ *            |    flow unchanged |
+ *
+ *   acked = s->end - ack_gap (r's highest ACK), TCP_STALE_RETRANSMIT;
+ *   (III) and (IV) still apply to its ACK, and nothing beyond (I) passes.
  *
  * Each side also has a progress state; the flow's state is derived from the
  * pair:
@@ -270,6 +288,42 @@ static enum moat_reason check_rst(const struct moat_ct *ct,
 				 : MOAT_R_STATE_MATCH;
 }
 
+/*
+ * RFC 5961 section 4: a SYN on a synchronized connection.  An RFC 5961
+ * endpoint answers any such SYN with a challenge ACK (section 4.2); an RFC
+ * 793 one answers a SYN outside its window with an ACK too, but resets the
+ * connection for one inside it, the blind reset section 4 closes.  So:
+ *
+ *   outside [s->end - back, s->maxend]   TCP_SYN_REUSE: passes, the flow
+ *       unchanged; the endpoint answers with an ACK of the connection it
+ *       holds.  This is how a client that reuses its port recovers (RFC
+ *       9293 section 3.10.7.3, RFC 5961 section 4): its SYN-SENT stack
+ *       answers that ACK with <SEQ=SEG.ACK><CTL=RST>, which is exactly at
+ *       rcv.nxt (check_rst passes it, the flow closes, both ends forget
+ *       the old connection), and the client's next SYN finds a CLOSED flow
+ *       to replace.
+ *   inside                               TCP_SYN_IN_WINDOW: dropped; the
+ *       engine sends the challenge ACK itself, so an old stack never sees
+ *       the in-window SYN and the client recovers the same way.
+ *
+ * A new incarnation's ISN is random, so it lands outside the window but
+ * for a chance of window / 2^32.
+ */
+static enum moat_reason check_syn(const struct moat_ct_entry *e, int dir,
+				  const struct moat_pkt *p)
+{
+	const struct moat_ct_peer *s = &e->peer[dir], *r = &e->peer[!dir];
+
+	if (!synchronized(e))
+		return MOAT_R_NONE;
+	if (moat_ct_syn_reuses(e, dir, p))
+		return MOAT_R_TCP_NO_STATE;
+	if (!(s->flags & MOAT_CT_PEER_SEEN) ||
+	    (seq_leq(p->seq, s->maxend) && seq_geq(p->seq, s->end - back_of(r))))
+		return MOAT_R_TCP_SYN_IN_WINDOW;
+	return MOAT_R_TCP_SYN_REUSE;
+}
+
 /* Flag combinations this state cannot see, before any number is looked at. */
 static enum moat_reason check_flags(const struct moat_ct_entry *e, int dir,
 				    const struct moat_pkt *p)
@@ -277,14 +331,8 @@ static enum moat_reason check_flags(const struct moat_ct_entry *e, int dir,
 	const struct moat_ct_peer *s = &e->peer[dir], *r = &e->peer[!dir];
 	uint8_t f = p->tcp_flags;
 
-	if ((f & (MOAT_TCP_SYN | MOAT_TCP_ACK)) == MOAT_TCP_SYN) {
-		/* RFC 5961 section 4: a SYN on a synchronized connection. */
-		if (synchronized(e))
-			return moat_ct_syn_reuses(e, dir, p)
-				       ? MOAT_R_TCP_NO_STATE
-				       : MOAT_R_TCP_SYN_IN_WINDOW;
-		return MOAT_R_NONE;
-	}
+	if ((f & (MOAT_TCP_SYN | MOAT_TCP_ACK)) == MOAT_TCP_SYN)
+		return check_syn(e, dir, p);
 	if (f & MOAT_TCP_SYN) {
 		/* A SYN-ACK answers a SYN from the other side ... */
 		if (r->state < S_SYN_SENT && !(e->flags & MOAT_CT_F_LOOSE))
@@ -308,25 +356,41 @@ static enum moat_reason check_flags(const struct moat_ct_entry *e, int dir,
 	return MOAT_R_NONE;
 }
 
+/* (V): older than (II) allows, but acknowledged and within a window more. */
+static bool stale_ok(const struct moat_ct_peer *s, const struct moat_ct_peer *r,
+		     uint16_t sgap, const struct seg *g)
+{
+	uint32_t back = back_of(r);
+	uint32_t span = back > CT_BACK_MAX / 2 ? CT_BACK_MAX : 2 * back;
+
+	if (sgap == CT_GAP_UNKNOWN || g->seq == g->end)
+		return false;
+	return seq_geq(g->end, s->end - span) && seq_leq(g->end, s->end - sgap);
+}
+
 static enum moat_reason check_window(const struct moat_ct_peer *s,
 				     const struct moat_ct_peer *r,
-				     const struct seg *g)
+				     uint16_t sgap, const struct seg *g)
 {
+	bool stale = false;
+
 	if (!(r->flags & MOAT_CT_PEER_SEEN))
 		return MOAT_R_NONE;
 	if (seq_gt(g->end, s->maxend))
 		return MOAT_R_TCP_SEQ_OUT_OF_WINDOW;
-	if (seq_lt(g->end, s->end - back_of(r)))
-		return MOAT_R_TCP_OUT_OF_WINDOW;
-	if (!g->has_ack)
-		return MOAT_R_NONE;
-	if (seq_gt(g->ack, r->end) || seq_gt(g->sack, r->end))
+	if (seq_lt(g->end, s->end - back_of(r))) {
+		if (!stale_ok(s, r, sgap, g))
+			return MOAT_R_TCP_OUT_OF_WINDOW;
+		stale = true;
+	}
+	if (g->has_ack && (seq_gt(g->ack, r->end) || seq_gt(g->sack, r->end)))
 		return MOAT_R_TCP_ACK_UNSENT;
-	if (seq_lt(g->ack, r->end - (s->maxwin > CT_MAXACKWINDOW
+	if (g->has_ack &&
+	    seq_lt(g->ack, r->end - (s->maxwin > CT_MAXACKWINDOW
 					     ? s->maxwin
 					     : CT_MAXACKWINDOW)))
 		return MOAT_R_TCP_ACK_TOO_OLD;
-	return MOAT_R_NONE;
+	return stale ? MOAT_R_TCP_STALE_RETRANSMIT : MOAT_R_NONE;
 }
 
 /* The segment passed: move the edges and the sides' progress. */
@@ -402,9 +466,9 @@ static enum moat_reason track_segment(struct moat_ct_entry *e, int dir,
 	if (g.seq == g.end)
 		g.seq = g.end = s.end;
 	if (!(e->flags & MOAT_CT_F_LOOSE)) {
-		why = check_window(&s, &r, &g);
+		why = check_window(&s, &r, sgap, &g);
 		if (why != MOAT_R_NONE)
-			return why;
+			return why; /* a drop, or (V): nothing changes */
 	}
 	/* Nothing new after a FIN (RFC 9293 section 3.10.7.4, "seventh":
 	 * text after a FIN "should not occur"). */
@@ -479,6 +543,36 @@ void moat_ct_tcp_handover(struct moat_ct_entry *e, int dir, uint32_t end,
 					      ? MOAT_TCP_WSCALE_MAX
 					      : wscale);
 	}
+}
+
+bool moat_ct_tcp_challenge(const struct moat_ct_entry *e, int dir,
+			   struct moat_ct_challenge *c)
+{
+	const struct moat_ct_peer *s, *r;
+	uint32_t room;
+	int shift;
+
+	dir &= 1;
+	s = &e->peer[dir];
+	r = &e->peer[!dir];
+	if (e->proto != MOAT_IPPROTO_TCP || !(s->flags & MOAT_CT_PEER_SEEN) ||
+	    !(r->flags & MOAT_CT_PEER_SEEN) ||
+	    e->ack_gap[dir] == CT_GAP_UNKNOWN)
+		return false;
+	/* rcv.nxt: what r acknowledged last, never more (an ACK of bytes r
+	 * has not received would make s forget them). */
+	c->ack = s->end - e->ack_gap[dir];
+	/* snd.nxt, as s sees r's numbers (after translation). */
+	c->seq = r->end + e->seq_delta[!dir];
+	/* The window r offered at that ACK: its right edge, in r's scale
+	 * (or the scale s was told, behind the SYN proxy). */
+	room = seq_gt(s->maxend, c->ack) ? s->maxend - c->ack : 0;
+	shift = both_wscale(e) ? r->wscale : 0;
+	if (dir == MOAT_CT_ORIG && e->wscale_fix)
+		shift = e->wscale_fix >> 4;
+	room >>= shift;
+	c->win = room > 65535 ? 65535 : (uint16_t)room;
+	return true;
 }
 
 bool moat_ct_icmp_seq_ok(const struct moat_ct_entry *e, int dir,

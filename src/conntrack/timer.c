@@ -36,8 +36,9 @@ enum ct_class ct_class_of(enum moat_ct_state s)
 	case MOAT_CT_CLOSED:
 		return CT_C_TIMEWAIT;
 	case MOAT_CT_UDP_FIRST:
-	case MOAT_CT_OTHER:
 		return CT_C_UDP_FIRST;
+	case MOAT_CT_OTHER:
+		return CT_C_OTHER;
 	case MOAT_CT_UDP_MULTIPLE:
 		return CT_C_UDP_MULTIPLE;
 	case MOAT_CT_ICMP:

@@ -46,6 +46,7 @@ void moat_ct_params_default(struct moat_ct_params *p)
 	p->to.udp_first = 60;
 	p->to.udp_multiple = 120;
 	p->to.icmp = 30;
+	p->to.other = 600;
 	p->pickup_loose = false;
 	p->rst_exact = true;
 }

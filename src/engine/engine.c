@@ -49,6 +49,7 @@ static void ct_params_from(const struct moat_options *o,
 	cp->to.udp_first = o->timeout[MOAT_TIMEOUT_UDP_FIRST];
 	cp->to.udp_multiple = o->timeout[MOAT_TIMEOUT_UDP_MULTIPLE];
 	cp->to.icmp = o->timeout[MOAT_TIMEOUT_ICMP];
+	cp->to.other = o->timeout[MOAT_TIMEOUT_OTHER];
 	cp->pickup_loose = o->pickup == MOAT_PICKUP_LOOSE;
 	cp->rst_exact = o->rst_check == MOAT_RST_CHECK_EXACT;
 	/* The hash seed is derived, not the secret itself: the secret may
@@ -258,18 +259,7 @@ static bool stage_sanity(struct moat_engine *e, struct moat_flight *fl)
 		}
 	}
 	if (e->opt.antispoof) {
-		r = moat_engine_check_martians(p);
-		if (r == MOAT_R_NONE && e->opt.bogon_set >= 0 &&
-		    moat_set_contains(moat_config_set(e->cfg,
-						      e->opt.bogon_set),
-				      &p->src))
-			r = MOAT_R_BOGON_SRC;
-		if (r == MOAT_R_NONE)
-			r = moat_engine_check_zone(e->cfg, p,
-						   fl->res->in_zone);
-		moat_engine_say(e, "antispoof: %s", r == MOAT_R_NONE ?
-				"source and destination plausible" :
-				moat_reason_name(r));
+		r = moat_engine_antispoof(e, fl);
 		if (r != MOAT_R_NONE) {
 			moat_engine_finish(e, fl, MOAT_VERDICT_DROP, r);
 			return false;
@@ -337,7 +327,10 @@ static bool stage_flow(struct moat_engine *e, struct moat_flight *fl)
 		if (h != MOAT_R_NONE)
 			r = h;
 	}
-	if (r != MOAT_R_STATE_MATCH) {
+	/* RFC 5961: the ACK the endpoint would send (challenge.c). */
+	if (r == MOAT_R_TCP_RST_CHALLENGE || r == MOAT_R_TCP_SYN_IN_WINDOW)
+		moat_engine_challenge_ack(e, fl, ent, dir);
+	if (!moat_ct_passes(r)) {
 		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, r);
 		return false;
 	}
@@ -347,34 +340,26 @@ static bool stage_flow(struct moat_engine *e, struct moat_flight *fl)
 		fl->res->rewritten = moat_engine_translate(e, fl, ent, dir);
 	moat_engine_syn_observe(e, fl, ent, dir);
 	fl->res->log = (ent->flags & MOAT_CT_F_LOG) != 0;
-	moat_engine_finish(e, fl, MOAT_VERDICT_PASS, MOAT_R_STATE_MATCH);
+	moat_engine_finish(e, fl, MOAT_VERDICT_PASS, r);
 	return false;
 }
 
-/*
- * An ICMP error passes only when it speaks of a flow moat passed, and, for
- * TCP, of a segment inside that flow's window: a blind attacker cannot
- * reset or throttle a connection with forged errors (RFC 5927).
- */
+/* An ICMP error passes only as part of the flow it quotes (icmperr.c). */
 static bool stage_icmp_error(struct moat_engine *e, struct moat_flight *fl)
 {
 	struct moat_ct_entry *ent;
+	enum moat_reason r;
 	int dir;
 
 	if (!is_icmp_error(&fl->p))
 		return true;
-	ent = moat_ct_lookup_inner(e->ct, &fl->p, &dir);
-	moat_engine_say(e, "icmp error: %s", ent ?
-			"quotes a known flow" : "quotes no known flow");
-	if (ent && fl->p.inner.proto == MOAT_IPPROTO_TCP &&
-	    fl->p.inner.has_seq &&
-	    !moat_ct_icmp_seq_ok(ent, dir, fl->p.inner.seq))
-		ent = NULL;
+	r = moat_engine_icmp_related(e, fl, &ent, &dir);
 	if (!ent) {
-		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, MOAT_R_ICMP_UNRELATED);
+		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, r);
 		return false;
 	}
 	fl->res->rule = ent->rule;
+	fl->res->rewritten = moat_engine_icmp_translate(e, fl, ent, dir);
 	moat_engine_finish(e, fl, MOAT_VERDICT_PASS, MOAT_R_STATE_MATCH);
 	return false;
 }
@@ -464,6 +449,11 @@ static void stage_rules(struct moat_engine *e, struct moat_flight *fl)
 		moat_engine_say(e, "rules: none matches; policy %s",
 				e->opt.policy == MOAT_POLICY_PASS ?
 				"pass" : "drop");
+	/* DHCP that antispoof let by (sanity.c): a rule must pass it. */
+	if (fl->dhcp && (!rule || rule->action != MOAT_RULE_PASS)) {
+		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, fl->dhcp);
+		return;
+	}
 	if (!rule) {
 		if (e->opt.policy == MOAT_POLICY_PASS)
 			new_flow(e, fl, NULL, false);
@@ -510,6 +500,7 @@ static void flight_start(struct moat_engine *e, struct moat_flight *fl,
 	fl->now = now_ns;
 	fl->res = res;
 	fl->out = out;
+	fl->dhcp = MOAT_R_NONE;
 	e->now = now_ns;
 	memset(res, 0, sizeof(*res));
 	res->in_zone = f->zone;

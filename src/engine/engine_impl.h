@@ -23,6 +23,11 @@ enum {
 	MOAT_ENGINE_REJECT_RATE = 100,
 	MOAT_ENGINE_EXPIRE_BUDGET = 4096, /* flows expired per tick at most */
 	MOAT_ENGINE_KNOWN_SLOTS = 1 << 16, /* sources with a handshake: 256 KiB */
+	/* Challenge ACKs (RFC 5961 section 7 asks for a throttle): this many
+	 * a second on average, the budget of each second drawn between half
+	 * and 1.5 times it (challenge.c says why); Linux's per-host limit
+	 * after CVE-2016-5696 was the same 1000. */
+	MOAT_ENGINE_CHALLENGE_RATE = 1000,
 };
 
 /* A token bucket over injected time: @count events per @period_ns. */
@@ -38,6 +43,9 @@ struct moat_flight {
 	uint64_t now;
 	struct moat_result *res;
 	struct moat_emit *out;
+	enum moat_reason dhcp; /* sanity.c: DHCP let through antispoof, the
+				  reason it drops with unless a rule passes
+				  it; MOAT_R_NONE otherwise */
 };
 
 struct moat_engine {
@@ -59,6 +67,12 @@ struct moat_engine {
 	uint64_t syn_server_timeouts;   /* handshakes the server never answered */
 	uint64_t synack_retransmits;    /* cookie SYN-ACKs sent again */
 	uint64_t emit_full;             /* answers not sent: emit buffer full */
+	struct {                        /* challenge.c */
+		uint64_t second_plus1;  /* the second `left` is for, + 1 */
+		uint32_t left;          /* challenge ACKs left in it */
+		uint64_t sent, limited; /* sent; not sent: over the budget */
+		uint64_t unknown;       /* not sent: rcv.nxt not known */
+	} challenge;
 
 	struct moat_event events[MOAT_ENGINE_EVENT_RING];
 	int ev_head, ev_count;
@@ -91,10 +105,14 @@ struct moat_ct_entry *moat_engine_flow_open(struct moat_engine *e,
 					    const struct moat_rule *rule,
 					    enum moat_ct_state state);
 
-/* sanity.c */
-enum moat_reason moat_engine_check_martians(const struct moat_pkt *p);
-enum moat_reason moat_engine_check_zone(const struct moat_config *cfg,
-					const struct moat_pkt *p, int in_zone);
+/*
+ * sanity.c: martians, bogons and BCP 38 at the zone edge for the packet in
+ * flight (when antispoof is on): MOAT_R_NONE or the reason to drop it.
+ * DHCP without addresses (RFC 2131 4.1) gets by, with fl->dhcp set to the
+ * reason to drop it with unless a rule passes it.
+ */
+enum moat_reason moat_engine_antispoof(struct moat_engine *e,
+				       struct moat_flight *fl);
 
 /* events.c */
 void moat_engine_event(struct moat_engine *e, uint64_t now_ns,
@@ -181,6 +199,33 @@ void moat_engine_known_destroy(struct moat_engine *e);
 void moat_engine_known_add(struct moat_engine *e, const struct moat_addr *a);
 bool moat_engine_known_has(const struct moat_engine *e,
 			   const struct moat_addr *a);
+
+/*
+ * icmperr.c: an ICMP error and the flow it quotes.  related() finds the
+ * flow (*@out, and *@dir the direction the quoted packet travelled) and
+ * returns MOAT_R_STATE_MATCH when the error may pass, else the reason to
+ * drop it with *@out NULL: ICMP_UNRELATED (no flow, or a quoted TCP SEQ
+ * outside its window), ICMP_WRONG_DST (not sent to the quoted source),
+ * ICMP_WRONG_ZONE (not from the zone of the quoted destination).
+ * translate() rewrites the quote of a modulated or proxied TCP flow back
+ * into the numbers its sender knows; true when the frame changed.
+ */
+enum moat_reason moat_engine_icmp_related(struct moat_engine *e,
+					  struct moat_flight *fl,
+					  struct moat_ct_entry **out, int *dir);
+bool moat_engine_icmp_translate(struct moat_engine *e, struct moat_flight *fl,
+				const struct moat_ct_entry *ent, int dir);
+
+/*
+ * challenge.c: the challenge ACK of RFC 5961 sections 3.2 and 4.2 for a
+ * segment of @ent travelling in @dir that conntrack dropped as
+ * tcp-rst-challenge or tcp-syn-in-window, sent back to its sender within
+ * the engine's budget; counted (sent, limited, unknown) for the stats.
+ */
+void moat_engine_challenge_ack(struct moat_engine *e, struct moat_flight *fl,
+			       const struct moat_ct_entry *ent, int dir);
+int moat_engine_challenge_stats_json(const struct moat_engine *e, char *buf,
+				     unsigned long len);
 
 /* modulate.c: derive the modulation key (create). */
 void moat_engine_modulate_init(struct moat_engine *e);

@@ -90,6 +90,14 @@ int moat_engine_stats_json(const struct moat_engine *e, char *buf,
 	if (n < 0 || (size_t)n >= len - off)
 		return -1;
 	off += (size_t)n;
+	n = snprintf(buf + off, len - off, ",\"challenge_acks\":");
+	if (n < 0 || (size_t)n >= len - off)
+		return -1;
+	off += (size_t)n;
+	n = moat_engine_challenge_stats_json(e, buf + off, len - off);
+	if (n < 0 || (size_t)n >= len - off)
+		return -1;
+	off += (size_t)n;
 	n = snprintf(buf + off, len - off, ",\"sources\":");
 	if (n < 0 || (size_t)n >= len - off)
 		return -1;

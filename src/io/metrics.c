@@ -17,6 +17,8 @@ bool moat_io_reason_is_pass(enum moat_reason r)
 	case MOAT_R_RULE_PASS:
 	case MOAT_R_POLICY_PASS:
 	case MOAT_R_STATE_MATCH:
+	case MOAT_R_TCP_SYN_REUSE:
+	case MOAT_R_TCP_STALE_RETRANSMIT:
 	case MOAT_R_NON_IP:
 		return true;
 	default:

@@ -35,10 +35,17 @@ static bool is_echo(uint8_t ipv, uint8_t type)
 	return type == ICMP6_ECHO || type == ICMP6_ECHOREPLY;
 }
 
-/* The first bytes of the quoted L4 header: ports, TCP SEQ, echo id. */
-static void quote_l4(struct moat_pkt_inner *in, const uint8_t *l4,
-		     uint32_t len)
+/*
+ * The first bytes of the quoted L4 header: ports, TCP SEQ and ACK, echo
+ * id.  RFC 792 promises only 8 bytes of it; RFC 1812 4.3.2.3 routers and
+ * Linux quote as much as fits in 576 bytes, so the ACK (and the TCP
+ * checksum, which a rewrite must keep right) is often there too.
+ */
+static void quote_l4(const struct moat_pkt *p, struct moat_pkt_inner *in,
+		     const uint8_t *l4, uint32_t len)
 {
+	in->l4_off = (uint16_t)(l4 - p->frame);
+	in->l4_len = (uint16_t)len;
 	switch (in->proto) {
 	case MOAT_IPPROTO_TCP:
 	case MOAT_IPPROTO_UDP:
@@ -50,6 +57,11 @@ static void quote_l4(struct moat_pkt_inner *in, const uint8_t *l4,
 		if (in->proto == MOAT_IPPROTO_TCP && len >= 8) {
 			in->seq = rd32(l4 + 4);
 			in->has_seq = true;
+		}
+		if (in->proto == MOAT_IPPROTO_TCP && len >= 14 &&
+		    (l4[13] & MOAT_TCP_ACK)) {
+			in->ack = rd32(l4 + 8);
+			in->has_ack = true;
 		}
 		return;
 	case MOAT_IPPROTO_ICMP:
@@ -64,8 +76,8 @@ static void quote_l4(struct moat_pkt_inner *in, const uint8_t *l4,
 	}
 }
 
-static void quote_ipv4(struct moat_pkt_inner *in, const uint8_t *q,
-		       uint32_t len)
+static void quote_ipv4(const struct moat_pkt *p, struct moat_pkt_inner *in,
+		       const uint8_t *q, uint32_t len)
 {
 	uint32_t ihl;
 
@@ -81,11 +93,11 @@ static void quote_ipv4(struct moat_pkt_inner *in, const uint8_t *q,
 	in->present = true;
 	/* A later fragment quotes payload, not a header. */
 	if ((rd16(q + 6) & 0x1fff) == 0)
-		quote_l4(in, q + ihl, len - ihl);
+		quote_l4(p, in, q + ihl, len - ihl);
 }
 
-static void quote_ipv6(struct moat_pkt_inner *in, const uint8_t *q,
-		       uint32_t len)
+static void quote_ipv6(const struct moat_pkt *p, struct moat_pkt_inner *in,
+		       const uint8_t *q, uint32_t len)
 {
 	struct ip6_frag_info frag = { .seen = false };
 	uint32_t off = IP6_HLEN;
@@ -104,7 +116,7 @@ static void quote_ipv6(struct moat_pkt_inner *in, const uint8_t *q,
 	}
 	in->proto = nh;
 	if (!(frag.seen && frag.off != 0))
-		quote_l4(in, q + off, len - off);
+		quote_l4(p, in, q + off, len - off);
 }
 
 static void decode_quote(struct moat_pkt *p, const struct pkt_bounds *b)
@@ -113,13 +125,14 @@ static void decode_quote(struct moat_pkt *p, const struct pkt_bounds *b)
 	const uint8_t *q = p->frame + at;
 	uint32_t len = b->cap_end > at ? b->cap_end - at : 0;
 
-	p->inner.has_ports = p->inner.has_seq = false;
+	p->inner.has_ports = p->inner.has_seq = p->inner.has_ack = false;
 	p->inner.sport = p->inner.dport = 0;
-	p->inner.seq = 0;
+	p->inner.seq = p->inner.ack = 0;
+	p->inner.l4_off = p->inner.l4_len = 0;
 	if (p->ipv == 4)
-		quote_ipv4(&p->inner, q, len);
+		quote_ipv4(p, &p->inner, q, len);
 	else
-		quote_ipv6(&p->inner, q, len);
+		quote_ipv6(p, &p->inner, q, len);
 }
 
 enum moat_reason moat_pkt_decode_icmp(struct moat_pkt *p,

@@ -72,6 +72,9 @@ static bool covers(const struct moat_rule_match *a,
 {
 	if ((a->protos & b->protos) != b->protos || (a->fam & b->fam) != b->fam)
 		return false;
+	for (int i = 0; (b->protos & (1 << PC_OTHER)) && i < 32; i++)
+		if ((a->other[i] & b->other[i]) != b->other[i])
+			return false;
 	if (a->has_flags &&
 	    (!b->has_flags || (b->flags_mask & a->flags_mask) != a->flags_mask ||
 	     (b->flags_set & a->flags_mask) != a->flags_set))

@@ -170,6 +170,9 @@ struct side {
 
 struct moat_rule_match {
 	uint8_t protos;           /* PC_ bits */
+	uint8_t other[32];        /* with PC_OTHER: which protocol numbers
+				     (bitmap over 0..255); all ones when the
+				     rule names no protocol */
 	uint8_t fam;              /* FAM4 | FAM6 */
 	struct side from, to;
 	bool has_flags;
@@ -297,5 +300,8 @@ const char *moat_rule_file_intern(struct moat_config *c, const char *file);
 /* A regular file of at most 4 MiB, NUL-terminated; 0 or -errno. */
 int moat_rule_read_file(const char *path, char **text, size_t *len);
 int moat_rule_proto_class(uint8_t proto, uint8_t ipv);
+/* parse_value.c: protocol names (gre, esp, sctp...) <-> numbers. */
+int moat_rule_proto_number(const char *name);        /* -1: unknown */
+const char *moat_rule_proto_name(uint8_t number);    /* NULL: none */
 
 #endif

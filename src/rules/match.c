@@ -101,7 +101,11 @@ bool moat_rule_match_one(const struct moat_config *c,
 
 	if (!(m->fam & (p->ipv == 4 ? FAM4 : FAM6)))
 		return false;
-	if (!(m->protos & (1 << moat_rule_proto_class(p->proto, p->ipv))))
+	int pc = moat_rule_proto_class(p->proto, p->ipv);
+
+	if (!(m->protos & (1 << pc)))
+		return false;
+	if (pc == PC_OTHER && !(m->other[p->proto / 8] & (1u << (p->proto % 8))))
 		return false;
 	return l4_ok(m, p, later) &&
 	       side_ok(c, &m->from, &p->src, in_zone, p->sport, later) &&

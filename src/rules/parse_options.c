@@ -18,6 +18,7 @@ static const char *const timeout_names[MOAT_TIMEOUT_COUNT] = {
 	[MOAT_TIMEOUT_UDP_FIRST] = "udp.first",
 	[MOAT_TIMEOUT_UDP_MULTIPLE] = "udp.multiple",
 	[MOAT_TIMEOUT_ICMP] = "icmp",
+	[MOAT_TIMEOUT_OTHER] = "other",
 };
 
 const char *moat_timeout_name(enum moat_timeout t)
@@ -29,7 +30,10 @@ const char *moat_timeout_name(enum moat_timeout t)
  * Defaults.  Timeouts follow pf(4)'s (tcp.opening 30 s, tcp.established
  * 24 h, tcp.closing 15 min) except tcp.timewait, 60 s: long enough for the
  * last ACK's retransmissions, shorter than pf's tcp.closed 90 s so a flood
- * of short connections frees slots sooner.  UDP and ICMP as pf.
+ * of short connections frees slots sooner.  UDP and ICMP as pf.  Other
+ * protocols (GRE, ESP, SCTP...: one flow per address pair and protocol)
+ * 600 s, Linux conntrack's generic timeout: tunnels go quiet for longer
+ * than pf's other.multiple 60 s.
  */
 void moat_options_defaults(struct moat_options *o)
 {
@@ -46,6 +50,7 @@ void moat_options_defaults(struct moat_options *o)
 	o->timeout[MOAT_TIMEOUT_UDP_FIRST] = 60;
 	o->timeout[MOAT_TIMEOUT_UDP_MULTIPLE] = 120;
 	o->timeout[MOAT_TIMEOUT_ICMP] = 20;
+	o->timeout[MOAT_TIMEOUT_OTHER] = 600;
 	/* half the lab server's listen backlog of 128 */
 	o->syncookies_threshold = 64;
 	o->syncookies_rate = 1000;
@@ -85,7 +90,7 @@ static int opt_timeout(struct parser *P, struct moat_options *o)
 	}
 	return moat_rule_expected(P, "a timeout name (tcp.opening, tcp.established, "
 				     "tcp.closing, tcp.timewait, udp.first, "
-				     "udp.multiple, icmp)");
+				     "udp.multiple, icmp, other)");
 }
 
 static int opt_log(struct parser *P, struct moat_options *o)

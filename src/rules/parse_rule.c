@@ -14,7 +14,8 @@
  *   side   := "any" [ "port" ports ]
  *           | [ "!" ] ZONE [ [ "!" ] addrs ] [ "port" ports ]
  *           | [ "!" ] addrs [ "port" ports ]
- *   proto  := "tcp" | "udp" | "icmp" | "icmp6" | "proto" (WORD | "{" WORDS "}")
+ *   proto  := "tcp" | "udp" | "icmp" | "icmp6" | "proto" (P | "{" P... "}")
+ *   P      := a protocol name (tcp, udp, gre, esp, ah, sctp...) | 0-255
  *
  * `port` right after a `from` side is the source port; anywhere else it is
  * the destination port.  Checks that need only this rule happen here;
@@ -198,43 +199,74 @@ static int proto_bit(const char *w)
 	return 0;
 }
 
+/* Protocol number @n into the rule: its class, or a bit of `other`. */
+static void add_proto(struct moat_rule_match *m, uint8_t n)
+{
+	switch (n) {
+	case MOAT_IPPROTO_TCP: m->protos |= 1 << PC_TCP; return;
+	case MOAT_IPPROTO_UDP: m->protos |= 1 << PC_UDP; return;
+	case MOAT_IPPROTO_ICMP: m->protos |= 1 << PC_ICMP; return;
+	case MOAT_IPPROTO_ICMPV6: m->protos |= 1 << PC_ICMP6; return;
+	default:
+		m->protos |= 1 << PC_OTHER;
+		m->other[n / 8] |= (uint8_t)(1u << (n % 8));
+	}
+}
+
+/* One word after `proto`: a name (tcp, gre, esp, sctp...) or 0-255. */
+static int proto_word(struct parser *P, struct draft *R, const char *what)
+{
+	const char *w = P->tok.text;
+	uint32_t v;
+	int n;
+
+	if (P->tok.kind != T_WORD)
+		return moat_rule_expected(P, what);
+	if (w[0] >= '0' && w[0] <= '9') {
+		if (moat_rule_parse_u32(P, "a protocol number", 0, 255, &v) < 0)
+			return -1;
+		add_proto(&R->m, (uint8_t)v);
+		return 0;
+	}
+	n = moat_rule_proto_number(w);
+	if (n < 0) {
+		moat_rule_err(P, &P->tok, "unknown protocol '%s' (a name such "
+			      "as gre, esp, ah or sctp, or a number 0-255)", w);
+		return -1;
+	}
+	add_proto(&R->m, (uint8_t)n);
+	moat_rule_next(P);
+	return 0;
+}
+
 static int parse_proto(struct parser *P, struct draft *R)
 {
-	int bit;
-
 	if (R->has_proto) {
 		moat_rule_err(P, &P->tok, "protocol given twice (use proto { tcp, udp })");
 		return -1;
 	}
 	R->has_proto = true;
+	R->m.protos = 0;
+	memset(R->m.other, 0, sizeof(R->m.other));
 	if (!moat_rule_is(P, "proto")) {
 		R->m.protos = (uint8_t)proto_bit(P->tok.text);
 		moat_rule_next(P);
 		return 0;
 	}
 	moat_rule_next(P);
-	if (P->tok.kind != T_LBRACE) {
-		bit = P->tok.kind == T_WORD ? proto_bit(P->tok.text) : 0;
-		if (!bit)
-			return moat_rule_expected(P, "tcp, udp, icmp or icmp6");
-		R->m.protos = (uint8_t)bit;
-		moat_rule_next(P);
-		return 0;
-	}
+	if (P->tok.kind != T_LBRACE)
+		return proto_word(P, R, "a protocol (tcp, udp, icmp, icmp6, gre, "
+				  "esp, ah, sctp..., or a number 0-255)");
 	moat_rule_next(P);
-	R->m.protos = 0;
-	for (int guard = 0; guard < 64; guard++) {
+	for (int guard = 0; guard < 512; guard++) {
 		while (P->tok.kind == T_COMMA || P->tok.kind == T_NEWLINE)
 			moat_rule_next(P);
 		if (P->tok.kind == T_RBRACE) {
 			moat_rule_next(P);
 			return R->m.protos ? 0 : moat_rule_expected(P, "a protocol");
 		}
-		bit = P->tok.kind == T_WORD ? proto_bit(P->tok.text) : 0;
-		if (!bit)
-			return moat_rule_expected(P, "tcp, udp, icmp, icmp6 or '}'");
-		R->m.protos |= (uint8_t)bit;
-		moat_rule_next(P);
+		if (proto_word(P, R, "a protocol or '}'") < 0)
+			return -1;
 	}
 	return moat_rule_expected(P, "'}'");
 }
@@ -634,6 +666,7 @@ static void draft_init(struct parser *P, struct draft *R)
 	R->r.syncookies = -1;
 	R->r.overload_set = -1;
 	R->m.protos = PCM_ALL;
+	memset(R->m.other, 0xff, sizeof(R->m.other));
 	R->m.from.zone = R->m.to.zone = -1;
 	R->m.icmp_code = -1;
 }

@@ -28,6 +28,39 @@ static const struct {
 	{ "rsync", 873 }, { "imaps", 993 }, { "pop3s", 995 },
 };
 
+/*
+ * IP protocol numbers by name (IANA's registry, the names of Debian's
+ * /etc/protocols) for `proto NAME`; any other number is written as such.
+ * In IPv6, AH (51) is an extension header the decoder walks past, so a
+ * rule sees the protocol behind it.
+ */
+static const struct {
+	const char *name;
+	uint8_t number;
+} protocols[] = {
+	{ "icmp", 1 }, { "igmp", 2 }, { "ipencap", 4 }, { "tcp", 6 },
+	{ "egp", 8 }, { "udp", 17 }, { "ipv6", 41 }, { "rsvp", 46 },
+	{ "gre", 47 }, { "esp", 50 }, { "ah", 51 }, { "icmp6", 58 },
+	{ "ipv6-icmp", 58 }, { "eigrp", 88 }, { "ospf", 89 }, { "pim", 103 },
+	{ "vrrp", 112 }, { "l2tp", 115 }, { "sctp", 132 }, { "udplite", 136 },
+};
+
+int moat_rule_proto_number(const char *name)
+{
+	for (size_t i = 0; i < sizeof(protocols) / sizeof(*protocols); i++)
+		if (!strcmp(name, protocols[i].name))
+			return protocols[i].number;
+	return -1;
+}
+
+const char *moat_rule_proto_name(uint8_t number)
+{
+	for (size_t i = 0; i < sizeof(protocols) / sizeof(*protocols); i++)
+		if (protocols[i].number == number)
+			return protocols[i].name;
+	return NULL;
+}
+
 /* Digits only, no sign, no overflow past UINT32_MAX: -1 otherwise. */
 static int word_u32(const char *s, uint32_t *out)
 {

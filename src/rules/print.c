@@ -12,8 +12,8 @@
 
 #include "rules/internal.h"
 
-static const char *const pc_names[PC_COUNT] = { "tcp", "udp", "icmp", "icmp6",
-						 "other" };
+static const char *const pc_names[PC_OTHER] = { "tcp", "udp", "icmp",
+						 "icmp6" };
 
 static void print_rate(FILE *f, const char *kw, const struct moat_rule_rate *r)
 {
@@ -79,18 +79,39 @@ static void print_side(const struct moat_config *c, const char *kw,
 	}
 }
 
-static void print_protos(uint8_t protos, FILE *f)
+static bool all_others(const struct moat_rule_match *m)
 {
+	for (int i = 0; i < 32; i++)
+		if (m->other[i] != 0xff)
+			return false;
+	return true;
+}
+
+/* The protocols as `proto NAME` or `proto { ... }`; nothing for all. */
+static void print_protos(const struct moat_rule_match *m, FILE *f)
+{
+	const char *w[PC_COUNT + 256];
+	char num[256][4];
 	int n = 0;
 
-	if (protos == PCM_ALL)
+	if (m->protos == PCM_ALL && all_others(m))
 		return;
-	for (int i = 0; i < PC_COUNT; i++)
-		n += (protos >> i) & 1;
+	for (int i = 0; i < PC_OTHER; i++)
+		if (m->protos & (1 << i))
+			w[n++] = pc_names[i];
+	for (int p = 0; (m->protos & (1 << PC_OTHER)) && p < 256; p++) {
+		if (!(m->other[p / 8] & (1u << (p % 8))))
+			continue;
+		w[n] = moat_rule_proto_name((uint8_t)p);
+		if (!w[n]) {
+			snprintf(num[p], sizeof(num[p]), "%d", p);
+			w[n] = num[p];
+		}
+		n++;
+	}
 	fputs(n > 1 ? " proto {" : " proto", f);
-	for (int i = 0, k = 0; i < PC_COUNT; i++)
-		if (protos & (1 << i))
-			fprintf(f, "%s %s", k++ ? "," : "", pc_names[i]);
+	for (int i = 0; i < n; i++)
+		fprintf(f, "%s %s", i ? "," : "", w[i]);
 	fputs(n > 1 ? " }" : "", f);
 }
 
@@ -162,7 +183,7 @@ static void print_rule(const struct moat_config *c, int i, FILE *f)
 	fputs(actions[r->action % 3], f);
 	if (m->fam != FAMALL)
 		fputs(m->fam == FAM4 ? " inet" : " inet6", f);
-	print_protos(m->protos, f);
+	print_protos(m, f);
 	print_side(c, "from", &m->from, f);
 	print_side(c, "to", &m->to, f);
 	print_flags(m, f);

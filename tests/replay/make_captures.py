@@ -25,12 +25,16 @@ NAME.expected):
               address-trust services
   gap         a SYN flood that puts the server in cookie mode, then one
               honest SYN 45 s later, after the capture fell silent
+  edges       (pcapng, out0/in0) a client reusing its port (RFC 9293
+              3.10.7.3), an in-window RST (RFC 5961 3.2), ICMP errors sent
+              to the wrong host or from the wrong side, DHCP with
+              antispoof on, GRE and ESP, a stale retransmission
 """
 import os
 import struct
 import sys
 
-from scapy.all import IP, IPv6, TCP, Ether, Raw, wrpcap
+from scapy.all import ICMP, IP, IPv6, TCP, UDP, Ether, Raw, wrpcap
 
 CLIENT, ATTACKER, SERVER = "198.18.100.10", "198.18.100.66", "198.18.1.10"
 CMAC, SMAC = "02:00:00:00:64:0a", "02:00:00:00:01:0a"
@@ -53,12 +57,12 @@ class Cap:
 
 
 def tcp4(src, dst, sport, dport, flags, seq, ack=0, data=b"", ttl=64,
-         ipid=0):
+         ipid=0, win=65535):
     mac = (CMAC, SMAC) if src != SERVER else (SMAC, CMAC)
     p = (Ether(src=mac[0], dst=mac[1])
          / IP(src=src, dst=dst, ttl=ttl, id=ipid, flags="DF")
          / TCP(sport=sport, dport=dport, flags=flags, seq=seq, ack=ack,
-               window=65535))
+               window=win))
     return p / Raw(data) if data else p
 
 
@@ -228,6 +232,85 @@ def gap(out):
     cap.write(out)
 
 
+def unreach4(src, dst, quoted):
+    """An ICMP port unreachable from @src to @dst quoting the IP packet of
+    frame @quoted whole (as Linux does, within 576 bytes)."""
+    return (Ether(src=SMAC, dst=CMAC) / IP(src=src, dst=dst, id=7)
+            / ICMP(type=3, code=3) / Raw(bytes(quoted[IP])))
+
+
+def edges(out):
+    out0, in0 = 0, 1
+    cap, ifs = Cap(), []
+
+    def add(iface, frame, gap=None):
+        cap.add(frame, gap)
+        ifs.append(iface)
+
+    def shake(cport, win=65535):
+        add(out0, tcp4(CLIENT, SERVER, cport, 80, "S", 1000))
+        add(in0, tcp4(SERVER, CLIENT, 80, cport, "SA", 5000, 1001, win=win))
+        add(out0, tcp4(CLIENT, SERVER, cport, 80, "A", 1001, 5001))
+
+    # A client that lost its connection reuses the port; the server still
+    # holds the old one.
+    shake(40000)
+    add(out0, tcp4(CLIENT, SERVER, 40000, 80, "PA", 1001, 5001, b"q" * 10))
+    add(in0, tcp4(SERVER, CLIENT, 80, 40000, "PA", 5001, 1011, b"r" * 20))
+    add(out0, tcp4(CLIENT, SERVER, 40000, 80, "A", 1011, 5021))
+    add(out0, tcp4(CLIENT, SERVER, 40000, 80, "S", 90000000), gap=5.0)
+    add(in0, tcp4(SERVER, CLIENT, 80, 40000, "A", 5021, 1011))
+    add(out0, tcp4(CLIENT, SERVER, 40000, 80, "R", 1011))
+    add(out0, tcp4(CLIENT, SERVER, 40000, 80, "S", 90000000), gap=1.0)
+    add(in0, tcp4(SERVER, CLIENT, 80, 40000, "SA", 7000, 90000001))
+    add(out0, tcp4(CLIENT, SERVER, 40000, 80, "A", 90000001, 7001))
+    # A RST in the window, not at rcv.nxt: dropped, moat sends the
+    # challenge ACK; the client that really reset answers it exactly.
+    shake(40001)
+    add(out0, tcp4(CLIENT, SERVER, 40001, 80, "R", 1501))
+    add(out0, tcp4(CLIENT, SERVER, 40001, 80, "R", 1001))
+    # ICMP errors about a live flow.
+    shake(40002)
+    req = tcp4(CLIENT, SERVER, 40002, 80, "PA", 1001, 5001, b"x" * 10)
+    add(out0, req)
+    resp = tcp4(SERVER, CLIENT, 80, 40002, "PA", 5001, 1011, b"y" * 10)
+    add(in0, resp)
+    add(in0, unreach4(SERVER, CLIENT, req))
+    add(out0, unreach4("198.18.100.1", SERVER, resp))
+    add(out0, unreach4("198.18.100.1", "198.18.1.20", resp))
+    add(in0, unreach4("198.18.1.20", SERVER, resp))
+    # DHCP before the client has an address.
+    add(in0, Ether(src=SMAC, dst="ff:ff:ff:ff:ff:ff")
+        / IP(src="0.0.0.0", dst="255.255.255.255")
+        / UDP(sport=68, dport=67) / Raw(b"\x01" * 240))
+    add(out0, Ether(src=CMAC, dst="ff:ff:ff:ff:ff:ff")
+        / IP(src="198.18.100.1", dst="255.255.255.255")
+        / UDP(sport=67, dport=68) / Raw(b"\x02" * 240))
+    add(in0, Ether(src=SMAC, dst="ff:ff:ff:ff:ff:ff")
+        / IP(src="0.0.0.0", dst="255.255.255.255")
+        / UDP(sport=1234, dport=67) / Raw(b"\x01" * 240))
+    # GRE both ways, ESP, and a protocol no rule names.
+    for src, dst, iface, proto in ((CLIENT, SERVER, out0, 47),
+                                   (SERVER, CLIENT, in0, 47),
+                                   (CLIENT, SERVER, out0, 50),
+                                   (CLIENT, SERVER, out0, 132)):
+        add(iface, Ether(src=CMAC, dst=SMAC) / IP(src=src, dst=dst,
+                                                  proto=proto)
+            / Raw(b"\0" * 24))
+    # The server offers 2000 bytes: after five acknowledged segments the
+    # second one lies more than a window behind.
+    shake(40003, win=2000)
+    for i in range(5):
+        add(out0, tcp4(CLIENT, SERVER, 40003, 80, "A", 1001 + 1000 * i,
+                       5001, b"d" * 1000))
+        add(in0, tcp4(SERVER, CLIENT, 80, 40003, "A", 5001,
+                      2001 + 1000 * i, win=2000))
+    add(out0, tcp4(CLIENT, SERVER, 40003, 80, "A", 2001, 5001, b"d" * 1000))
+    add(out0, tcp4(CLIENT, SERVER, 40003, 80, "A", 1001, 5001, b"d" * 500))
+    write_pcapng(out[:-len(".pcap")] + ".pcapng", ["out0", "in0"],
+                 list(zip(ifs, cap.frames)))
+
+
 CAPTURES = {
     "spoof": spoof,
     "martians": martians,
@@ -237,6 +320,7 @@ CAPTURES = {
     "srcrate": srcrate,
     "trust": trust,
     "gap": gap,
+    "edges": edges,
 }
 
 

@@ -266,6 +266,7 @@ static void test_expiry_by_state(void **state)
 		{ "udp-first", MOAT_CT_UDP_FIRST, 60 },
 		{ "udp-multiple", MOAT_CT_UDP_MULTIPLE, 120 },
 		{ "icmp", MOAT_CT_ICMP, 30 },
+		{ "other (gre)", MOAT_CT_OTHER, 600 },
 	};
 
 	(void)state;
@@ -299,6 +300,18 @@ static void test_expiry_by_state(void **state)
 				moat_ct_track(ct, e, MOAT_CT_REPLY, &p, t0);
 			else
 				moat_ct_touch(ct, e, t0);
+			break;
+		case MOAT_CT_OTHER:
+			/* An address pair: the other way finds the same flow,
+			 * and each packet renews it. */
+			ct_pkt_base(&p, C4, S4, 47);
+			e = moat_ct_insert(ct, &p, t0 - SEC(300), NULL);
+			ct_pkt_base(&p, S4, C4, 47);
+			assert_ptr_equal(moat_ct_lookup(ct, &p, &(int){ 0 }), e);
+			assert_int_equal(moat_ct_track(ct, e, MOAT_CT_REPLY, &p,
+						       t0), MOAT_R_STATE_MATCH);
+			ct_pkt_base(&p, S4, C4, 50);
+			assert_null(moat_ct_lookup(ct, &p, &(int){ 0 }));
 			break;
 		default:
 			ct_pkt_echo(&p, C4, S4, 8, 9);

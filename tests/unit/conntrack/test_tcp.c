@@ -186,9 +186,19 @@ static const struct scenario scenarios[] = {
 	) },
 	{ "attack: SYN on an established flow", false, false, false, ROWS(
 		HANDSHAKE,
+		/* in the window: RFC 793 stacks would reset (RFC 5961 4) */
 		{ 'c', S, CI + 5000, 0, 65535, 0, MOAT_R_TCP_SYN_IN_WINDOW,
 		  MOAT_CT_ESTABLISHED },
 		{ 's', S, SI + 5, 0, 65535, 0, MOAT_R_TCP_SYN_IN_WINDOW },
+		{ 'c', S, CI + 1 - 65535, 0, 65535, 0,
+		  MOAT_R_TCP_SYN_IN_WINDOW },
+		/* outside it: the endpoint answers with an ACK; the flow
+		 * stays as it was */
+		{ 'c', S, CI + 1 + 65536, 0, 65535, 0, MOAT_R_TCP_SYN_REUSE,
+		  MOAT_CT_ESTABLISHED },
+		{ 's', S, SI - 3000000, 0, 65535, 0, MOAT_R_TCP_SYN_REUSE,
+		  MOAT_CT_ESTABLISHED },
+		{ 'c', A, CI + 1, SI + 1, 65535, 10, M, MOAT_CT_ESTABLISHED },
 		/* the server's SYN-ACK again (the client's ACK was lost) */
 		{ 's', S | A, SI, CI + 1, 65535, 0, M, MOAT_CT_ESTABLISHED },
 		/* but not a SYN-ACK with a new ISN */
@@ -281,6 +291,69 @@ static const struct scenario scenarios[] = {
 		  MOAT_CT_SYN_RECV },
 		{ 'c', A, CI + 64001, SI + 100, 65535, 0, M,
 		  MOAT_CT_ESTABLISHED },
+	) },
+	/* RFC 9293 3.10.7.3 and RFC 5961 4: the client lost the connection
+	 * (its RST was lost too) and opens a new one from the same port. */
+	{ "a client reuses its port", false, false, false, ROWS(
+		HANDSHAKE,
+		{ 'c', P | A, CI + 1, SI + 1, 65535, 100, M },
+		{ 's', P | A, SI + 1, CI + 101, 65535, 300, M },
+		/* the new incarnation's SYN reaches the server ... */
+		{ 'c', S, CI + 3000000, 0, 65535, 0, MOAT_R_TCP_SYN_REUSE,
+		  MOAT_CT_ESTABLISHED, .dt = 30 },
+		/* ... which answers with an ACK of the old connection ... */
+		{ 's', A, SI + 301, CI + 101, 65535, 0, M,
+		  MOAT_CT_ESTABLISHED },
+		/* ... which the client's SYN-SENT stack answers with a RST at
+		 * that ACK's number: exact, so both ends and moat forget it */
+		{ 'c', R, CI + 101, 0, 0, 0, M, MOAT_CT_CLOSED },
+		/* the client's SYN again (its retransmission) */
+		{ 'c', S, CI + 3000000, 0, 65535, 0, MOAT_R_TCP_NO_STATE,
+		  MOAT_CT_SYN_SENT, OP_REUSE, .dt = 1 },
+		{ 's', S | A, SI + 777, CI + 3000001, 65535, 0, M,
+		  MOAT_CT_SYN_RECV },
+		{ 'c', A, CI + 3000001, SI + 778, 65535, 0, M,
+		  MOAT_CT_ESTABLISHED },
+	) },
+	/* The same while the client's last data was lost: the server's ACK
+	 * says so, and the RST at its number is the exact one. */
+	{ "a client reuses its port, data lost", false, false, false, ROWS(
+		HANDSHAKE,
+		{ 'c', P | A, CI + 1, SI + 1, 65535, 100, M },
+		{ 'c', S, CI + 3000000, 0, 65535, 0, MOAT_R_TCP_SYN_REUSE },
+		{ 's', A, SI + 1, CI + 1, 65535, 0, M },
+		{ 'c', R, CI + 50, 0, 0, 0, MOAT_R_TCP_RST_CHALLENGE },
+		{ 'c', R, CI + 1, 0, 0, 0, M, MOAT_CT_CLOSED },
+	) },
+	/*
+	 * (V) of the diagram: the server's ACKs were lost past moat; the
+	 * client resends data far behind, all of it acknowledged.  Each
+	 * 60000-byte segment is acknowledged before the next (the window is
+	 * 65535), so after the third the first lies more than a window back.
+	 */
+	{ "retransmission of acknowledged data", false, false, false, ROWS(
+		HANDSHAKE,
+		{ 'c', A, CI + 1, SI + 1, 65535, 60000, M },
+		{ 's', A, SI + 1, CI + 60001, 65535, 0, M },
+		{ 'c', A, CI + 60001, SI + 1, 65535, 60000, M },
+		{ 's', A, SI + 1, CI + 120001, 65535, 0, M },
+		{ 'c', A, CI + 120001, SI + 1, 65535, 60000, M },
+		{ 's', A, SI + 1, CI + 180001, 65535, 0, M },
+		/* within (II) still: tracked as ever */
+		{ 'c', A, CI + 120001, SI + 1, 65535, 60000, M },
+		/* more than a window back, less than two: passes as is */
+		{ 'c', A, CI + 1, SI + 1, 65535, 60000,
+		  MOAT_R_TCP_STALE_RETRANSMIT, MOAT_CT_ESTABLISHED },
+		/* its ACK is checked all the same */
+		{ 'c', A, CI + 1, SI + 900, 65535, 60000,
+		  MOAT_R_TCP_ACK_UNSENT },
+		/* more than two windows back: dropped */
+		{ 'c', A, CI + 1, SI + 1, 65535, 1000,
+		  MOAT_R_TCP_OUT_OF_WINDOW },
+		/* and nothing beyond the window, ever */
+		{ 'c', A, CI + 180001 + 65535, SI + 1, 65535, 1,
+		  MOAT_R_TCP_SEQ_OUT_OF_WINDOW },
+		{ 'c', A, CI + 180001, SI + 1, 65535, 100, M },
 	) },
 	{ "reuse after RST, by the server", false, false, false, ROWS(
 		HANDSHAKE,
@@ -466,6 +539,90 @@ static void test_drop_changes_nothing(void **state)
 	moat_ct_destroy(ct);
 }
 
+/* (V) passes but changes nothing: no edge moves, no timeout is renewed. */
+static void test_stale_changes_nothing(void **state)
+{
+	struct moat_ct *ct = table_for(&scenarios[0]);
+	struct moat_ct_entry *e, before;
+	struct moat_pkt p;
+	uint32_t off = 1;
+
+	(void)state;
+	fill(&p, &scenarios[0], &(struct row){ 'c', S, CI, 0, 65535 });
+	e = moat_ct_insert(ct, &p, SEC(1), NULL);
+	fill(&p, &scenarios[0], &(struct row){ 's', S | A, SI, CI + 1, 65535 });
+	assert_int_equal(moat_ct_track(ct, e, MOAT_CT_REPLY, &p, SEC(1)), M);
+	for (int i = 0; i < 3; i++, off += 60000) {
+		fill(&p, &scenarios[0], &(struct row){ 'c', A, CI + off,
+						       SI + 1, 65535, 60000 });
+		assert_int_equal(moat_ct_track(ct, e, MOAT_CT_ORIG, &p,
+					       SEC(1)), M);
+		fill(&p, &scenarios[0], &(struct row){ 's', A, SI + 1,
+						       CI + off + 60000,
+						       65535 });
+		assert_int_equal(moat_ct_track(ct, e, MOAT_CT_REPLY, &p,
+					       SEC(1)), M);
+	}
+	before = *e;
+	fill(&p, &scenarios[0],
+	     &(struct row){ 'c', A | F, CI + 1, SI + 1, 65535, 60000 });
+	assert_int_equal(moat_ct_track(ct, e, MOAT_CT_ORIG, &p, SEC(500)),
+			 MOAT_R_TCP_STALE_RETRANSMIT);
+	assert_memory_equal(&before, e, sizeof(before));
+	assert_true(moat_ct_passes(MOAT_R_TCP_STALE_RETRANSMIT));
+	assert_true(moat_ct_passes(MOAT_R_TCP_SYN_REUSE));
+	assert_false(moat_ct_passes(MOAT_R_TCP_SYN_IN_WINDOW));
+	/* A SYN outside the window changes nothing either. */
+	fill(&p, &scenarios[0], &(struct row){ 'c', S, CI - 2000000, 0 });
+	assert_int_equal(moat_ct_track(ct, e, MOAT_CT_ORIG, &p, SEC(600)),
+			 MOAT_R_TCP_SYN_REUSE);
+	assert_memory_equal(&before, e, sizeof(before));
+	moat_ct_destroy(ct);
+}
+
+/* The challenge ACK's numbers: the receiver's snd.nxt, its highest ACK
+ * (never more: data in flight stays unacknowledged), its window. */
+static void test_challenge_numbers(void **state)
+{
+	struct moat_ct *ct = table_for(&scenarios[0]);
+	struct moat_ct_challenge c;
+	struct moat_ct_entry *e;
+	struct moat_pkt p;
+
+	(void)state;
+	fill(&p, &scenarios[0], &(struct row){ 'c', S, CI, 0, 1000, .ws = 3 });
+	e = moat_ct_insert(ct, &p, SEC(1), NULL);
+	/* nothing from the server yet: no rcv.nxt */
+	assert_false(moat_ct_tcp_challenge(e, MOAT_CT_ORIG, &c));
+	fill(&p, &scenarios[0],
+	     &(struct row){ 's', S | A, SI, CI + 1, 2000, .ws = 2 });
+	assert_int_equal(moat_ct_track(ct, e, MOAT_CT_REPLY, &p, SEC(1)), M);
+	fill(&p, &scenarios[0], &(struct row){ 'c', A, CI + 1, SI + 1, 1000 });
+	assert_int_equal(moat_ct_track(ct, e, MOAT_CT_ORIG, &p, SEC(1)), M);
+	/* the client sends 500 bytes the server has not acknowledged */
+	fill(&p, &scenarios[0],
+	     &(struct row){ 'c', A, CI + 1, SI + 1, 1000, 500 });
+	assert_int_equal(moat_ct_track(ct, e, MOAT_CT_ORIG, &p, SEC(1)), M);
+	/* a RST from the client: the server would answer with its snd.nxt,
+	 * its rcv.nxt (CI + 1, not CI + 501) and its window, 2000 bytes
+	 * (the SYN-ACK's, never scaled) in its scale, 2 */
+	assert_true(moat_ct_tcp_challenge(e, MOAT_CT_ORIG, &c));
+	assert_int_equal(c.seq, SI + 1);
+	assert_int_equal(c.ack, CI + 1);
+	assert_int_equal(c.win, 2000 >> 2);
+	/* the other way: the client acknowledged SI + 1, window 1000 << 3 */
+	assert_true(moat_ct_tcp_challenge(e, MOAT_CT_REPLY, &c));
+	assert_int_equal(c.seq, CI + 501);
+	assert_int_equal(c.ack, SI + 1);
+	assert_int_equal(c.win, 1000);
+	/* translated: the client knows the server's numbers + 777 */
+	e->seq_delta[MOAT_CT_REPLY] = 777;
+	assert_true(moat_ct_tcp_challenge(e, MOAT_CT_ORIG, &c));
+	assert_int_equal(c.seq, SI + 1 + 777);
+	assert_int_equal(c.ack, CI + 1);
+	moat_ct_destroy(ct);
+}
+
 /* ICMP errors about TCP: the quoted SEQ must lie in the window. */
 static void test_icmp_seq_ok(void **state)
 {
@@ -588,6 +745,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scenarios),
 		cmocka_unit_test(test_drop_changes_nothing),
+		cmocka_unit_test(test_stale_changes_nothing),
+		cmocka_unit_test(test_challenge_numbers),
 		cmocka_unit_test(test_icmp_seq_ok),
 		cmocka_unit_test(test_seq_delta),
 		cmocka_unit_test(test_synproxy_state),

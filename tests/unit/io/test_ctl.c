@@ -206,6 +206,9 @@ static void metrics_prom(void **state)
 	assert_non_null(strstr(b.p, "moat_drops_total{reason=\"spoof-zone\"} 2\n"));
 	assert_non_null(strstr(b.p, "moat_passes_total{reason=\"state-match\"} 7\n"));
 	assert_null(strstr(b.p, "moat_drops_total{reason=\"state-match\"}"));
+	/* Passes that leave the flow as it was are passes too. */
+	assert_non_null(strstr(b.p, "moat_passes_total{reason=\"tcp-syn-reuse\"}"));
+	assert_null(strstr(b.p, "moat_drops_total{reason=\"tcp-stale-retransmit\"}"));
 	assert_non_null(strstr(b.p, "# TYPE moat_flows gauge\nmoat_flows 4\n"));
 	assert_non_null(strstr(b.p, "moat_port_oversize_total{port=\"in0\"} 1\n"));
 	assert_non_null(strstr(b.p, "moat_port_rx_packets_total{port=\"out0\"} 8\n"));

@@ -321,8 +321,23 @@ static void icmp_quotes(void **state)
 	assert_int_equal(icmp_error(&p, f, orig + 14, 28), MOAT_R_NONE);
 	assert_true(p.inner.has_seq);
 	assert_int_equal(p.inner.seq, 0x11223344);
+	assert_false(p.inner.has_ack);
+	/* Where the quoted header is, for a rewrite: 14 + 20 + 8 + 20. */
+	assert_int_equal(p.inner.l4_off, 62);
+	assert_int_equal(p.inner.l4_len, 8);
 	assert_int_equal(icmp_error(&p, f, orig + 14, 27), MOAT_R_NONE);
 	assert_false(p.inner.has_seq);
+	/* 14 bytes of TCP: the flags say whether the ACK field means one. */
+	assert_int_equal(icmp_error(&p, f, orig + 14, 34), MOAT_R_NONE);
+	assert_true(p.inner.has_ack);
+	assert_int_equal(p.inner.ack, 0x55667788);
+	assert_int_equal(p.inner.l4_len, 14);
+	assert_int_equal(icmp_error(&p, f, orig + 14, 33), MOAT_R_NONE);
+	assert_false(p.inner.has_ack);
+	orig[14 + 20 + 13] &= (uint8_t)~MOAT_TCP_ACK;
+	assert_int_equal(icmp_error(&p, f, orig + 14, 34), MOAT_R_NONE);
+	assert_false(p.inner.has_ack);
+	orig[14 + 20 + 13] |= MOAT_TCP_ACK;
 	/* Quote of a later fragment: addresses, no ports. */
 	orig[21] = 2;
 	assert_int_equal(icmp_error(&p, f, orig + 14, 28), MOAT_R_NONE);

@@ -34,7 +34,9 @@ static const char config[] =
 	"pass from outside port 53 to inside udp\n"                      /* 8 */
 	"pass from inside !198.18.1.99\n"                                /* 9 */
 	"reject to outside tcp port 25\n"                                /* 10 */
-	"pass to 198.18.1.0/25 udp port 1000-2000\n";                    /* 11 */
+	"pass to 198.18.1.0/25 udp port 1000-2000\n"                     /* 11 */
+	"pass from outside to 198.18.1.20 proto { esp, 51, udp }\n"      /* 12 */
+	"block proto 250\n";                                             /* 13 */
 
 enum { OUT = 0, IN = 1, NONE = -1 };
 enum { S = MOAT_TCP_SYN, A = MOAT_TCP_ACK, E = MOAT_TCP_ECE };
@@ -93,6 +95,13 @@ static const struct row rows[] = {
 	{ "udp range, other half", UDP, "1.2.3.4", "198.18.1.200", 9999, 1500, 0, 0, 0, 0, OUT, IN, 0 },
 	{ "udp range, past end", UDP, "1.2.3.4", "198.18.1.5", 9999, 2001, 0, 0, 0, 0, OUT, IN, 0 },
 	{ "other protocol (gre)", 47, "198.18.1.5", "1.2.3.4", 0, 0, 0, 0, 0, 0, IN, OUT, 9 },
+	{ "esp by name", 50, "203.0.113.5", "198.18.1.20", 0, 0, 0, 0, 0, 0, OUT, IN, 12 },
+	{ "ah by number", 51, "203.0.113.5", "198.18.1.20", 0, 0, 0, 0, 0, 0, OUT, IN, 12 },
+	{ "udp in the list", UDP, "203.0.113.5", "198.18.1.20", 5, 4500, 0, 0, 0, 0, OUT, IN, 12 },
+	{ "gre not in the list", 47, "203.0.113.5", "198.18.1.20", 0, 0, 0, 0, 0, 0, OUT, IN, 0 },
+	{ "esp elsewhere", 50, "203.0.113.5", "198.18.1.21", 0, 0, 0, 0, 0, 0, OUT, IN, 0 },
+	{ "a number", 250, "203.0.113.5", "198.18.1.21", 0, 0, 0, 0, 0, 0, OUT, IN, 13 },
+	{ "another number", 249, "203.0.113.5", "198.18.1.21", 0, 0, 0, 0, 0, 0, OUT, IN, 0 },
 };
 
 static void fill(struct moat_pkt *p, const struct row *r)
@@ -189,13 +198,17 @@ static void random_side(char *buf, size_t len, const char *kw, int fam)
 static void random_rule(char *buf, size_t len)
 {
 	static const char *const protos[] = { "", " tcp", " udp", " icmp",
-					      " proto { tcp, udp }", " icmp6" };
+					      " proto { tcp, udp }", " icmp6",
+					      " proto gre", " proto { 47, udp }",
+					      " proto { esp, 250 }" };
 	static const char *const actions[] = { "pass", "block", "reject" };
 	char from[64], to[64];
-	int fam = (int)(rnd() % 2), pr = (int)(rnd() % 5);
+	int fam = (int)(rnd() % 2), pr = (int)(rnd() % 8);
 
 	if (pr == 3 && fam == 1)
 		pr = 5;
+	else if (pr == 5)
+		pr = 8;
 	random_side(from, sizeof(from), "from", fam);
 	random_side(to, sizeof(to), "to", fam);
 	snprintf(buf, len, "%s%s%s%s", actions[rnd() % 3], from, to, protos[pr]);
@@ -227,13 +240,13 @@ static void random_v6(struct moat_addr *a)
 
 static void random_pkt(struct moat_pkt *p)
 {
-	static const uint8_t protos[] = { TCP, UDP, ICMP, 47, ICMP6 };
+	static const uint8_t protos[] = { TCP, UDP, ICMP, 47, ICMP6, 50, 250 };
 	uint8_t a[4] = { 10, (uint8_t)(rnd() % 7), (uint8_t)(rnd() % 8),
 			 (uint8_t)(rnd() % 8) };
 
 	memset(p, 0, sizeof(*p));
 	p->ipv = rnd() % 3 ? 4 : 6;
-	p->proto = protos[rnd() % 5];
+	p->proto = protos[rnd() % 7];
 	if (p->ipv == 6) {
 		random_v6(&p->src);
 		random_v6(&p->dst);

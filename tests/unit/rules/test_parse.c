@@ -72,6 +72,11 @@ static const struct row rows[] = {
 	  "reject from outside proto { tcp, udp } to inside port 111\n"
 	  "pass icmp6 type { echo-request, 135 } code 0\n",
 	  true, { { 0 } } },
+	{ "protocols by name and number",
+	  ZONES "pass from outside to inside proto gre\n"
+	  "pass from outside proto { esp, ah, 17 } to 198.18.1.10\n"
+	  "pass proto 132\npass proto { sctp, 0, 255 } to inside\n"
+	  "options { timeout other 3600 }\n", true, { { 0 } } },
 	{ "address family keywords", ZONES "pass inet6 from inside\n"
 	  "block inet to any udp\n", true, { { 0 } } },
 	{ "inet with IPv6 addresses", ZONES "pass inet to 2001:db8::1\n", false,
@@ -149,6 +154,20 @@ static const struct row rows[] = {
 	  { { 3, 11, E, "synproxy needs a pass rule for tcp only" } } },
 	{ "modulate no state", ZONES "pass tcp modulate no state\n", false,
 	  { { 3, 10, E, "modulate needs a pass rule that keeps state" } } },
+	{ "unknown protocol", ZONES "pass proto ipx\n", false,
+	  { { 3, 12, E, "unknown protocol 'ipx' (a name such as gre, esp, ah "
+		       "or sctp, or a number 0-255)" } } },
+	{ "protocol number too big", ZONES "pass proto { gre, 256 }\n", false,
+	  { { 3, 19, E, "a protocol number 256 is out of range (0-255)" } } },
+	{ "port on gre", ZONES "pass proto { tcp, gre } port 80\n", false,
+	  { { 3, 25, E, "'port' needs tcp or udp in the rule" } } },
+	{ "synproxy on gre", ZONES "pass proto 47 synproxy\n", false,
+	  { { 3, 15, E, "synproxy needs a pass rule for tcp only" } } },
+	{ "shadowed by another protocol list",
+	  ZONES "pass proto { gre, esp }\nblock proto esp\n", true,
+	  { { 4, 1, W, "rule 2 can never match: rule 1" } } },
+	{ "not shadowed by another protocol",
+	  ZONES "pass proto gre\nblock proto esp\n", true, { { 0 } } },
 	{ "port without proto", ZONES "pass to inside port 22\n", false,
 	  { { 3, 16, E, "'port' needs tcp or udp in the rule" } } },
 	{ "flags on udp", ZONES "pass udp flags S/SA\n", false,
@@ -263,6 +282,7 @@ static void test_defaults(void **state)
 	assert_int_equal(o->timeout[MOAT_TIMEOUT_UDP_FIRST], 60);
 	assert_int_equal(o->timeout[MOAT_TIMEOUT_UDP_MULTIPLE], 120);
 	assert_int_equal(o->timeout[MOAT_TIMEOUT_ICMP], 20);
+	assert_int_equal(o->timeout[MOAT_TIMEOUT_OTHER], 600);
 	assert_int_equal(o->rst_check, MOAT_RST_CHECK_EXACT);
 	assert_int_equal(o->checksum, MOAT_CHECKSUM_VERIFY);
 	assert_false(o->detect_hijack);
@@ -301,6 +321,7 @@ static void test_options(void **state)
 	assert_true(o->log);
 	assert_string_equal(o->log_file, "/tmp/x");
 	assert_string_equal(moat_timeout_name(MOAT_TIMEOUT_UDP_FIRST), "udp.first");
+	assert_string_equal(moat_timeout_name(MOAT_TIMEOUT_OTHER), "other");
 	assert_null(moat_timeout_name(MOAT_TIMEOUT_COUNT));
 	moat_config_destroy(c);
 }
