@@ -46,10 +46,23 @@ static uint64_t next_tick_in_gap(uint64_t t, uint64_t since_packet,
  */
 static const uint8_t replay_secret[32] = "moat replay: deterministic key.";
 
+enum { REPLAY_MAX_MACS = 16 };
+
+/* --ingress MAC=ZONE: frames from that Ethernet source enter from ZONE. */
+struct replay_mac_zone {
+	uint8_t mac[6];
+	const char *name;
+	int zone;
+};
+
 struct replay_opts {
 	const char *config, *input, *passed, *dropped, *emitted, *events;
 	bool trace, json;
 	long explain;
+	const char *ingress;  /* --ingress ZONE: every packet enters there */
+	int ingress_zone;     /* its index once the configuration is read */
+	int nmac;
+	struct replay_mac_zone mac[REPLAY_MAX_MACS];
 };
 
 struct replay_out {
@@ -76,7 +89,69 @@ static void usage(FILE *f)
 		"  --trace             one line per packet: INDEX<TAB>VERDICT<TAB>REASON\n"
 		"                      (REASON:RULE where a rule decided)\n"
 		"  --json              print the summary as JSON\n"
-		"  --explain N         describe how packet N was decided\n");
+		"  --explain N         describe how packet N was decided\n"
+		"  --ingress ZONE      every packet enters from ZONE (a capture taken on\n"
+		"                      one interface), unless a MAC rule below matches\n"
+		"  --ingress MAC=ZONE  Ethernet frames from source MAC enter from ZONE\n"
+		"                      (repeatable, up to 16)\n");
+}
+
+/* --ingress ZONE or --ingress MAC=ZONE; zone names are checked once the
+ * configuration is read (resolve_ingress). */
+static int parse_ingress(struct replay_opts *o, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	struct replay_mac_zone *m;
+	unsigned int b[6];
+	int used = 0;
+
+	if (!eq) {
+		o->ingress = arg;
+		return 0;
+	}
+	if (o->nmac == REPLAY_MAX_MACS) {
+		fprintf(stderr, "moat replay: at most %d --ingress MAC=ZONE\n",
+			REPLAY_MAX_MACS);
+		return -1;
+	}
+	m = &o->mac[o->nmac];
+	if (sscanf(arg, "%2x:%2x:%2x:%2x:%2x:%2x%n", &b[0], &b[1], &b[2],
+		   &b[3], &b[4], &b[5], &used) != 6 || arg + used != eq ||
+	    !eq[1]) {
+		fprintf(stderr, "moat replay: --ingress %s: expected ZONE or "
+			"MAC=ZONE (MAC as 02:00:00:00:00:01)\n", arg);
+		return -1;
+	}
+	for (int i = 0; i < 6; i++)
+		m->mac[i] = (uint8_t)b[i];
+	m->name = eq + 1;
+	o->nmac++;
+	return 0;
+}
+
+/* Zone names of --ingress to indexes: -1 when not given, an error when
+ * the configuration has no such zone. */
+static int resolve_ingress(const struct moat_config *cfg,
+			   struct replay_opts *o)
+{
+	o->ingress_zone = -1;
+	if (o->ingress) {
+		o->ingress_zone = moat_config_zone_by_name(cfg, o->ingress);
+		if (o->ingress_zone < 0)
+			goto unknown;
+	}
+	for (int i = 0; i < o->nmac; i++) {
+		o->mac[i].zone = moat_config_zone_by_name(cfg, o->mac[i].name);
+		if (o->mac[i].zone < 0) {
+			o->ingress = o->mac[i].name;
+			goto unknown;
+		}
+	}
+	return 0;
+unknown:
+	fprintf(stderr, "moat replay: --ingress: %s has no zone %s\n",
+		o->config, o->ingress);
+	return -1;
 }
 
 static int parse_args(int argc, char **argv, struct replay_opts *o)
@@ -90,6 +165,7 @@ static int parse_args(int argc, char **argv, struct replay_opts *o)
 		{ "json", no_argument, NULL, 'j' },
 		{ "explain", required_argument, NULL, 'x' },
 		{ "events", required_argument, NULL, 'v' },
+		{ "ingress", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -107,6 +183,10 @@ static int parse_args(int argc, char **argv, struct replay_opts *o)
 		case 'j': o->json = true; break;
 		case 'x': o->explain = strtol(optarg, NULL, 10); break;
 		case 'v': o->events = optarg; break;
+		case 'i':
+			if (parse_ingress(o, optarg) < 0)
+				return -1;
+			break;
 		case 'h': usage(stdout); exit(0);
 		default: return -1;
 		}
@@ -230,16 +310,45 @@ static void print_summary(const struct moat_counters *c, uint64_t emitted,
 
 /*
  * The ingress zone of packet @index: the zone of its pcapng interface's
- * name, else MOAT_ZONE_AUTO (the engine then goes by the source address,
+ * name, else of its Ethernet source (--ingress MAC=ZONE), else --ingress
+ * ZONE, else MOAT_ZONE_AUTO (the engine then goes by the source address,
  * then the default zone).
  */
 static int zone_of(const struct moat_config *cfg,
-		   const struct moat_io_pcapng_map *map, long index)
+		   const struct moat_io_pcapng_map *map,
+		   const struct replay_opts *o, long index,
+		   const struct moat_io_pcap_pkt *pk)
 {
 	const char *name = moat_io_pcapng_map_name(map, (uint32_t)index);
 	int z = name ? moat_config_zone_by_ifname(cfg, name) : -1;
 
-	return z >= 0 ? z : MOAT_ZONE_AUTO;
+	if (z >= 0)
+		return z;
+	if (pk->linktype == 1 && pk->caplen >= 12) {
+		for (int i = 0; i < o->nmac; i++)
+			if (!memcmp(pk->data + 6, o->mac[i].mac, 6))
+				return o->mac[i].zone;
+	}
+	return o->ingress_zone >= 0 ? o->ingress_zone : MOAT_ZONE_AUTO;
+}
+
+/*
+ * Without interfaces the ingress zone is read off the source address, so
+ * a forged source always looks as if it came from its own zone and
+ * antispoof cannot fire: say so, since a live gateway would decide
+ * otherwise.
+ */
+static void note_guessed_zones(const struct moat_config *cfg, long guessed,
+			       long total)
+{
+	if (!guessed || !moat_config_options(cfg)->antispoof)
+		return;
+	fprintf(stderr,
+		"moat replay: %ld of %ld packets came with no interface, so "
+		"their ingress zone was taken from the source address and "
+		"antispoof could not fire on them; give --ingress ZONE (or "
+		"MAC=ZONE) for a capture taken on one interface\n",
+		guessed, total);
 }
 
 static int replay_loop(struct moat_engine *eng,
@@ -256,7 +365,7 @@ static int replay_loop(struct moat_engine *eng,
 	struct moat_result res;
 	uint64_t next_tick = 0, last_ts = 0;
 	char err[256];
-	long index = 0;
+	long index = 0, guessed = 0;
 	int rc;
 
 	while ((rc = moat_io_pcap_next(rd, &pk, err, sizeof(err))) == 1) {
@@ -283,7 +392,9 @@ static int replay_loop(struct moat_engine *eng,
 		f.caplen = n;
 		f.wirelen = pk.wirelen;
 		f.linktype = (uint16_t)pk.linktype;
-		f.zone = (int16_t)zone_of(cfg, map, index - 1);
+		f.zone = (int16_t)zone_of(cfg, map, o, index - 1, &pk);
+		if (f.zone == MOAT_ZONE_AUTO)
+			guessed++;
 		if (o->explain == index)
 			moat_engine_explain_next(eng, explain,
 						 sizeof(explain));
@@ -301,6 +412,7 @@ static int replay_loop(struct moat_engine *eng,
 		if (o->explain == index)
 			print_explain(index, &res, explain);
 	}
+	note_guessed_zones(cfg, guessed, index);
 	if (rc < 0) {
 		fprintf(stderr, "moat replay: %s: %s (after %ld packets)\n",
 			o->input, err, index);
@@ -359,6 +471,8 @@ int moat_cli_replay(int argc, char **argv)
 				"error" : "warning", diags.d[i].msg);
 		return 1;
 	}
+	if (resolve_ingress(cfg, &o) < 0)
+		goto done;
 	if (moat_io_pcap_open(&rd, o.input, err, sizeof(err)) < 0) {
 		fprintf(stderr, "moat replay: %s: %s\n", o.input, err);
 		goto done;
