@@ -189,6 +189,38 @@ static void check_logins(const struct moat_config *c, struct moat_diags *d)
 	}
 }
 
+/*
+ * Live, a packet enters from the zone of the interface it arrived on.  A
+ * zone with networks but no interface (a DMZ carved out of a larger
+ * block) is then never an ingress zone: its hosts' packets arrive on a
+ * neighbour's interface, and with antispoof on they are dropped as
+ * spoof-zone, although a replay, which reads zones off source addresses,
+ * passes them.  Only a bridge (two zones or more with an interface) is
+ * warned: on a host, an interface-less zone is the host itself.
+ */
+static void check_ifaceless_zones(const struct moat_config *c,
+				  struct moat_diags *d)
+{
+	int ports = 0;
+
+	for (int i = 0; i < c->nzones; i++)
+		ports += c->zones[i].ifname[0] != '\0';
+	if (ports < 2 || !c->opt.antispoof)
+		return;
+	for (int i = 0; i < c->nzones; i++) {
+		const struct moat_zone *z = &c->zones[i];
+
+		if (!z->has_networks || z->ifname[0])
+			continue;
+		moat_rule_diag(d, MOAT_DIAG_WARNING, z->file, z->line, 1,
+			       "zone '%s' has networks but no interface: live, "
+			       "its hosts' packets arrive on another zone's "
+			       "interface and antispoof drops them as "
+			       "spoof-zone; give it an interface or fold its "
+			       "networks into that zone", z->name);
+	}
+}
+
 static void check_zones(const struct moat_config *c, struct moat_diags *d)
 {
 	if (c->nzones > 0 && c->default_zone < 0)
@@ -196,6 +228,7 @@ static void check_zones(const struct moat_config *c, struct moat_diags *d)
 			       c->zones[0].line, 1,
 			       "no zone is marked 'default': packets from unknown "
 			       "interfaces and addresses have no zone");
+	check_ifaceless_zones(c, d);
 	if (c->opt.antispoof)
 		return;
 	for (int i = 0; i < c->nzones; i++) {

@@ -109,6 +109,11 @@ static const struct row rows[] = {
 	  "pass from outside tcp\n", true, { { 0 } } },
 	{ "antispoof off", ZONES "options { antispoof off }\n", true,
 	  { { 2, 1, W, "zone 'inside' has networks but antispoof is off" } } },
+	{ "DMZ without an interface on a bridge", ZONES
+	  "zone dmz { networks 198.18.2.0/24 }\n", true,
+	  { { 3, 1, W, "zone 'dmz' has networks but no interface" } } },
+	{ "interface-less zone on a host", "zone world { interface eth0; default }\n"
+	  "zone self { networks 198.18.1.10 }\n", true, { { 0 } } },
 	{ "no default zone", "zone a { interface a0 }\n", true,
 	  { { 1, 1, W, "no zone is marked 'default'" } } },
 	{ "option twice", "options { policy drop\n policy pass }\n", true,
