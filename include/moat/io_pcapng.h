@@ -3,7 +3,7 @@
  *
  * libpcap reads pcapng but does not say which interface a packet came from,
  * and `moat replay` picks a packet's ingress zone by that interface's name
- * (DESIGN.md).  This walks the file's blocks once, alongside libpcap, and
+ * (doc/design.md).  This walks the file's blocks once, alongside libpcap, and
  * records for every packet block, in file order, the name of its
  * interface.  Control plane: it allocates, and it never trusts a length.
  */

@@ -1,5 +1,5 @@
 /*
- * The packet's path (DESIGN.md), as one list of stages:
+ * The packet's path (doc/design.md), as one list of stages:
  *
  *   decode -> sanity/antispoof -> flow lookup -> track + translate
  *                                     | miss

@@ -135,7 +135,7 @@ bool moat_bucket_take(struct moat_bucket *b, uint32_t count,
 		      uint64_t period_ns, uint64_t now_ns);
 
 /*
- * hijack.c: detection of on-path hijacking and injection (DESIGN.md):
+ * hijack.c: detection of on-path hijacking and injection (doc/design.md):
  * in-window segments that rewrite bytes already seen, ACK storms, TTL
  * jumps.  check() runs on every packet of a tracked TCP flow after
  * conntrack judged it (@track is its reason, pass or drop) and returns

@@ -1,5 +1,5 @@
 /*
- * Detection of on-path hijacking and injection (DESIGN.md, last row of the
+ * Detection of on-path hijacking and injection (doc/design.md, last row of the
  * threat table).  It runs on every segment of a tracked TCP flow, right
  * after conntrack judged it and before the engine translates and passes
  * it, when `options { detect hijack }` is set.

@@ -1,6 +1,6 @@
 /*
  * Sources that have completed a TCP handshake through moat: the clients
- * that keep priority when the gateway must shed load (DESIGN.md, the SYN
+ * that keep priority when the gateway must shed load (doc/design.md, the SYN
  * flood).  A spoofed source never completes a handshake (it never sees the
  * SYN-ACK), so under a flood this set holds the honest clients.
  *

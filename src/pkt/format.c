@@ -12,7 +12,7 @@
 /*
  * A bounded appender: output stops at the end of the buffer, never past,
  * and is always NUL-terminated.  Hand-rolled rather than snprintf so the
- * core library links no stdio (STYLE.md: `nm -u` finds no print calls).
+ * core library links no stdio (doc/style.md: `nm -u` finds no print calls).
  */
 struct out {
 	char *buf;

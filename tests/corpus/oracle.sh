@@ -8,7 +8,7 @@
 #   tunnel   tshark sees more than one IP/IPv6 layer: IP-in-IP, GRE,
 #            VXLAN/Geneve, AH tunnel mode, and ICMP errors whose quoted
 #            header tshark labels TCP.  moat decodes the outer header only,
-#            by design (DESIGN.md: no tunnel decoding).
+#            by design (doc/design.md: no tunnel decoding).
 #   encap    a link encapsulation moat does not decode sits before IP
 #            (802.2 LLC/SNAP, 802.1BR E-tag, ...): moat sees a non-IP frame.
 #   refused  moat refused the frame before its TCP header (bad lengths, tiny

@@ -6,7 +6,7 @@ defences against spoofing, on-path hijacking and abuse by one source.
 
 Deterministic (fixed ISNs, ports, IP ids, MAC addresses and timestamps): the
 same bytes every time, so the golden verdicts in *.expected hold.  The lab's
-addresses (DESIGN.md): client 198.18.100.10, attacker 198.18.100.66, server
+addresses (doc/design.md): client 198.18.100.10, attacker 198.18.100.66, server
 198.18.1.10 (zone inside), everything else outside.
 
 Captures (each NAME.pcap or NAME.pcapng goes with NAME.conf and

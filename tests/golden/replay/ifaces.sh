@@ -1,7 +1,7 @@
 #!/bin/sh
 # In a pcapng capture the interface decides the ingress zone: the same
 # inside-sourced SYN passes when seen on in0 and is a spoofed source when
-# seen on out0 (DESIGN.md: zone by pcapng interface name first).
+# seen on out0 (doc/design.md: zone by pcapng interface name first).
 # usage: ifaces.sh MOAT
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
