@@ -121,6 +121,7 @@ static int reload(void *arg, struct moat_io_buf *out)
 {
 	struct run_state *st = arg;
 	struct moat_config *c = load(st->path, out);
+	int r;
 
 	if (!c) {
 		moat_io_buf_printf(out, "%s: not loaded; the old rules stay\n",
@@ -138,8 +139,15 @@ static int reload(void *arg, struct moat_io_buf *out)
 			return -1;
 		}
 	}
-	if (st->engine)
-		moat_engine_reload(st->engine, c);
+	r = st->engine ? moat_engine_reload(st->engine, c) : 0;
+	if (r < 0) {
+		/* Nothing changed: the engine keeps the old rules. */
+		moat_io_buf_printf(out, "%s: the engine could not take the new "
+				   "rules: %s; the old rules stay\n", st->path,
+				   strerror(-r));
+		moat_config_destroy(c);
+		return -1;
+	}
 	moat_config_destroy(st->cfg);
 	st->cfg = c;
 	moat_io_buf_printf(out, "%s: reloaded, %d rules\n", st->path,
