@@ -70,11 +70,14 @@ struct moat_engine *moat_engine_create(const struct moat_config *cfg,
 void moat_engine_destroy(struct moat_engine *e); /* accepts NULL */
 
 /*
- * Switch to the rules of @cfg atomically between two packets; flows are
- * kept.  The caller frees the old config afterwards.  Table sizes stay as
- * created.
+ * Switch to the rules of @cfg between two packets; flows are kept and
+ * table sizes stay as created.  All or nothing: 0, and the engine now
+ * borrows @cfg, so the caller may free the old one; or -ENOMEM, and
+ * nothing changed: the engine still borrows the old one and the caller
+ * frees @cfg.  Control plane: allocates (before it changes anything) and
+ * walks the flow table once.
  */
-void moat_engine_reload(struct moat_engine *e, const struct moat_config *cfg);
+int moat_engine_reload(struct moat_engine *e, const struct moat_config *cfg);
 
 /* The packet's path.  Fills @res and appends to @out. */
 void moat_engine_process(struct moat_engine *e, struct moat_frame *f,

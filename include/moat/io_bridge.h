@@ -7,10 +7,12 @@
  * queued unchanged (or as the engine rewrote them) on the other port;
  * frames the engine emits leave by the port of the zone they name.  Between
  * batches the loop ticks the engine (at least every 50 ms, traffic or
- * not), drains its events into the log, serves the control socket, and
- * handles SIGHUP (reload) and SIGTERM/SIGINT (stop).
+ * not), drains its events into the log, serves the control socket, asks
+ * for a reload on SIGHUP and `moat ctl reload` and swaps in what the
+ * loader thread compiled (moat/io_reload.h), and stops on SIGTERM/SIGINT.
  *
- * One thread, one engine: the engine is never called concurrently.
+ * One thread, one engine: the engine is never called concurrently (the
+ * reload's loader thread never touches it).
  */
 #ifndef MOAT_IO_BRIDGE_H
 #define MOAT_IO_BRIDGE_H
@@ -22,6 +24,7 @@
 #include "moat/io_afpacket.h"
 #include "moat/io_ctl.h"
 #include "moat/io_eventlog.h"
+#include "moat/io_reload.h"
 
 enum {
 	MOAT_IO_TICK_NS = 50 * 1000 * 1000,   /* twice the engine's 10 Hz minimum */
@@ -36,10 +39,10 @@ struct moat_io_bridge_conf {
 	struct moat_engine *engine;     /* borrowed; NULL passes every frame */
 	const char *ctl_path;           /* NULL: no control socket */
 	struct moat_io_eventlog *log;   /* borrowed; NULL: no log */
-	/* SIGHUP and `moat ctl reload`: load the configuration again and
-	 * swap it in; 0, or -1 with the reasons written to @out. */
-	int (*reload)(void *arg, struct moat_io_buf *out);
-	void *reload_arg;
+	/* SIGHUP and `moat ctl reload` ask it for a reload (borrowed; NULL:
+	 * reloads are not available); the loop swaps the result into the
+	 * engine between two batches and answers with its words. */
+	struct moat_io_reload *reload;
 	/* Shed load (moat_engine_set_shed) once frames wait this long in a
 	 * ring; 0: the default, 250 ms. */
 	uint64_t shed_after_ns;

@@ -60,6 +60,7 @@ struct moat_io_ctl_req {
 	 * address, ":80", a state name such as "established"). */
 	int nfilter;
 	char filter[MOAT_IO_CTL_FILTERS][MOAT_IO_CTL_FILTER_LEN];
+	uint64_t ticket;  /* set by the server: who asked (moat_io_ctl_answer) */
 };
 
 /* Parse one request line (without its newline).  0, or -EINVAL with a
@@ -69,9 +70,12 @@ int moat_io_ctl_parse(const char *line, struct moat_io_ctl_req *req,
 
 /* ---- the server -------------------------------------------------------- */
 
-/* Answer @req into @out; return 0 (`ok`) or -1 (`error`). */
+/* Answer @req into @out; return 0 (`ok`) or -1 (`error`), or
+ * MOAT_IO_CTL_LATER: the answer comes later, through moat_io_ctl_answer()
+ * with req->ticket (a reload), and the client waits for it. */
 typedef int (*moat_io_ctl_handler)(void *arg, const struct moat_io_ctl_req *req,
 				   struct moat_io_buf *out);
+enum { MOAT_IO_CTL_LATER = 1 };
 
 struct moat_io_ctl;
 
@@ -89,6 +93,11 @@ int moat_io_ctl_pollfds(struct moat_io_ctl *c, struct pollfd *pfd, int max);
 /* Serve whatever the poll found ready in those entries; never blocks. */
 void moat_io_ctl_service(struct moat_io_ctl *c, const struct pollfd *pfd,
 			 int n);
+/* The answer to a request its handler put off: @ok 0 or -1 as the
+ * handler's, @body the text.  -ENOENT when that client is gone (it hung
+ * up, or was evicted). */
+int moat_io_ctl_answer(struct moat_io_ctl *c, uint64_t ticket, int ok,
+		       const char *body);
 
 /* ---- counters ---------------------------------------------------------- */
 

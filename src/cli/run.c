@@ -6,10 +6,11 @@
  * The CLI's part: load the configuration, draw or load the secret, create
  * the engine, open the logs and the bridge (src/io/bridge.c, the loop
  * itself), drop every capability but CAP_NET_RAW and CAP_NET_ADMIN, run
- * until SIGTERM/SIGINT and print the counters.  It also owns the reload:
- * on SIGHUP or `moat ctl reload` the file is loaded again; if it has any
- * error the old rules stay and the errors are reported, else the engine
- * switches between two packets and the old configuration is freed.
+ * until SIGTERM/SIGINT and print the counters.  It also says how to
+ * reload: on SIGHUP or `moat ctl reload` the loader thread (io_reload.h)
+ * reads the file again with load_again(); if it has any error the old rules
+ * stay and the errors are reported, else the bridge swaps it into the
+ * engine between two batches and the old configuration is freed.
  *
  * Exit codes: 0 stopped cleanly, 1 error, 2 usage.
  */
@@ -27,12 +28,14 @@
 #include "moat/engine.h"
 #include "moat/io_bridge.h"
 #include "moat/io_eventlog.h"
+#include "moat/io_reload.h"
 #include "moat/rules.h"
 #include "moat/syn.h"
 
 struct run_state {
 	const char *path;
-	struct moat_config *cfg;     /* owned; replaced on reload */
+	struct moat_config *cfg;     /* owned until the reloader takes it */
+	struct moat_io_reload *reload; /* owns the configuration in force */
 	struct moat_engine *engine;
 	const char *ifname[2];       /* point into ifbuf */
 	char ifbuf[2][MOAT_IFNAME_MAX];
@@ -117,34 +120,30 @@ static int find_ports(struct run_state *st, const struct moat_config *c,
 	return 0;
 }
 
-static int reload(void *arg, struct moat_io_buf *out)
+/*
+ * On the loader thread: the file again, or NULL with the reasons.  Reads
+ * only what never changes once the bridge runs (the path, the interfaces
+ * and their zones), never the engine.
+ */
+static struct moat_config *load_again(void *arg, struct moat_io_buf *out)
 {
-	struct run_state *st = arg;
+	const struct run_state *st = arg;
 	struct moat_config *c = load(st->path, out);
 
-	if (!c) {
-		moat_io_buf_printf(out, "%s: not loaded; the old rules stay\n",
-				   st->path);
-		return -1;
-	}
+	if (!c)
+		return NULL;
 	/* The sockets are open on the old interfaces: a new pairing needs a
 	 * restart, and zone indices must keep their meaning for the flows. */
 	for (int i = 0; i < 2; i++) {
 		if (moat_config_zone_by_ifname(c, st->ifname[i]) != st->zone[i]) {
 			moat_io_buf_printf(out, "%s: interface %s changed zone; "
-					   "restart moat to apply; the old rules stay\n",
+					   "restart moat to apply\n",
 					   st->path, st->ifname[i]);
 			moat_config_destroy(c);
-			return -1;
+			return NULL;
 		}
 	}
-	if (st->engine)
-		moat_engine_reload(st->engine, c);
-	moat_config_destroy(st->cfg);
-	st->cfg = c;
-	moat_io_buf_printf(out, "%s: reloaded, %d rules\n", st->path,
-			   moat_config_rule_count(c));
-	return 0;
+	return c;
 }
 
 /*
@@ -288,10 +287,10 @@ static int serve(struct run_state *st, const struct run_args *a,
 		.engine = st->engine,
 		.ctl_path = a->socket,
 		.log = log,
-		.reload = reload,
-		.reload_arg = st,
+		.reload = st->reload,
 		.shed_after_ns = (uint64_t)a->shed_after_ms * 1000000u,
 	};
+	const struct moat_config *cfg = moat_io_reload_config(st->reload);
 	struct moat_io_bridge *b;
 	char err[512];
 	int r;
@@ -308,8 +307,8 @@ static int serve(struct run_state *st, const struct run_args *a,
 		fprintf(stderr, "moat run: warning: capabilities kept: %s\n",
 			strerror(-r));
 	fprintf(stderr, "moat: bridging %s (zone %s) <-> %s (zone %s), control %s\n",
-		st->ifname[0], moat_config_zone(st->cfg, st->zone[0])->name,
-		st->ifname[1], moat_config_zone(st->cfg, st->zone[1])->name,
+		st->ifname[0], moat_config_zone(cfg, st->zone[0])->name,
+		st->ifname[1], moat_config_zone(cfg, st->zone[1])->name,
 		a->socket);
 	r = moat_io_bridge_run(b);
 	moat_io_bridge_print(b, stdout);
@@ -348,10 +347,18 @@ int moat_cli_run(int argc, char **argv)
 	log = open_log(&st, &a);
 	if (!log)
 		goto out;
+	st.reload = moat_io_reload_create(st.cfg, st.path, load_again, &st);
+	if (!st.reload) {
+		fprintf(stderr, "moat run: reload thread: %s\n", strerror(errno));
+		goto out;
+	}
+	st.cfg = NULL; /* the reloader's now */
 	r = serve(&st, &a, log);
 out:
 	moat_io_eventlog_close(log);
+	/* The engine borrows the configuration in force: it goes first. */
 	moat_engine_destroy(st.engine);
+	moat_io_reload_destroy(st.reload);
 	moat_config_destroy(st.cfg);
 	moat_io_buf_free(&msg);
 	return r;

@@ -60,18 +60,19 @@ static void ct_params_from(const struct moat_options *o,
 }
 
 /* Control plane: per-rule token buckets sized for @cfg. */
-static int alloc_rule_limits(struct moat_engine *e,
-			     const struct moat_config *cfg)
+static struct moat_bucket *alloc_rule_limits(const struct moat_config *cfg)
 {
 	int n = moat_config_rule_count(cfg);
-	struct moat_bucket *b = calloc((size_t)(n > 0 ? n : 1), sizeof(*b));
 
-	if (!b)
-		return -ENOMEM;
+	return calloc((size_t)(n > 0 ? n : 1), sizeof(struct moat_bucket));
+}
+
+static void set_rule_limits(struct moat_engine *e, struct moat_bucket *b,
+			    const struct moat_config *cfg)
+{
 	free(e->rule_limit);
 	e->rule_limit = b;
-	e->rule_limit_count = n;
-	return 0;
+	e->rule_limit_count = moat_config_rule_count(cfg);
 }
 
 /* Every flow that leaves the table: release what the engine counted. */
@@ -110,8 +111,10 @@ struct moat_engine *moat_engine_create(const struct moat_config *cfg,
 	e->ct = moat_ct_create(&cp);
 	if (!e->ct)
 		goto fail;
-	if (alloc_rule_limits(e, cfg) < 0)
+	e->rule_limit = alloc_rule_limits(cfg);
+	if (!e->rule_limit)
 		goto fail;
+	e->rule_limit_count = moat_config_rule_count(cfg);
 	if (moat_engine_syn_create(e) < 0 || moat_engine_hijack_create(e) < 0 ||
 	    moat_engine_src_create(e) < 0 || moat_engine_known_create(e) < 0)
 		goto fail;
@@ -141,20 +144,34 @@ void moat_engine_destroy(struct moat_engine *e)
 	free(e);
 }
 
-void moat_engine_reload(struct moat_engine *e, const struct moat_config *cfg)
+/*
+ * Two steps, so that a reload cannot half-fail: first everything the new
+ * rules need is allocated, touching nothing; only then, where nothing can
+ * fail, is it all switched over.
+ */
+int moat_engine_reload(struct moat_engine *e, const struct moat_config *cfg)
 {
 	struct moat_ct_params cp;
+	struct moat_bucket *limits;
+	uint32_t *ruleconn;
 
 	/* Rate-limit state starts anew: rule numbers may mean other rules. */
-	if (alloc_rule_limits(e, cfg) < 0)
-		return; /* keep the old rules: nothing was changed */
+	limits = alloc_rule_limits(cfg);
+	if (!limits)
+		return -ENOMEM;
+	if (moat_engine_src_reload_prepare(e, cfg, &ruleconn) < 0) {
+		free(limits);
+		return -ENOMEM;
+	}
+	set_rule_limits(e, limits, cfg);
 	e->cfg = cfg;
 	e->opt = *moat_config_options(cfg);
 	ct_params_from(&e->opt, e->secret, &cp);
 	moat_ct_set_params(e->ct, &cp);
 	moat_engine_syn_reload(e);
-	moat_engine_src_reload(e);
+	moat_engine_src_reload(e, ruleconn);
 	moat_engine_hijack_set_block(e, e->opt.hijack_block);
+	return 0;
 }
 
 void moat_engine_set_syncookies(struct moat_engine *e, int mode)

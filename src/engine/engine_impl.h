@@ -171,7 +171,13 @@ void moat_engine_hijack_set_block(struct moat_engine *e, bool block);
 struct moat_srclimit;
 int moat_engine_src_create(struct moat_engine *e);
 void moat_engine_src_destroy(struct moat_engine *e);
-void moat_engine_src_reload(struct moat_engine *e);
+/* Reload in two steps: prepare allocates what @cfg needs (0, or -ENOMEM
+ * with nothing changed); reload, which cannot fail, then takes it and
+ * recounts the flows alive under e->cfg, already the new configuration. */
+int moat_engine_src_reload_prepare(const struct moat_engine *e,
+				   const struct moat_config *cfg,
+				   uint32_t **ruleconn);
+void moat_engine_src_reload(struct moat_engine *e, uint32_t *ruleconn);
 enum moat_reason moat_engine_src_admit(struct moat_engine *e,
 				       struct moat_flight *fl,
 				       const struct moat_rule *rule);

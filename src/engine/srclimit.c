@@ -34,6 +34,7 @@
  * their limits.
  */
 #include <assert.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -226,17 +227,11 @@ static struct src_node *node_new(struct moat_srclimit *s,
 
 /* ---- lifecycle -------------------------------------------------------- */
 
-static int alloc_ruleconn(struct moat_srclimit *s, const struct moat_config *c)
+static uint32_t *alloc_ruleconn(const struct moat_config *c)
 {
 	int n = moat_config_rule_count(c);
-	uint32_t *rc = calloc((size_t)(n > 0 ? n : 1), sizeof(*rc));
 
-	if (!rc)
-		return -1;
-	free(s->ruleconn);
-	s->ruleconn = rc;
-	s->nrules = n;
-	return 0;
+	return calloc((size_t)(n > 0 ? n : 1), sizeof(uint32_t));
 }
 
 int moat_engine_src_create(struct moat_engine *e)
@@ -255,7 +250,9 @@ int moat_engine_src_create(struct moat_engine *e)
 		nb <<= 1;
 	s->node = calloc(n, sizeof(*s->node));
 	s->bucket = calloc(nb, sizeof(*s->bucket));
-	if (!s->node || !s->bucket || alloc_ruleconn(s, e->cfg) < 0) {
+	s->ruleconn = alloc_ruleconn(e->cfg);
+	s->nrules = moat_config_rule_count(e->cfg);
+	if (!s->node || !s->bucket || !s->ruleconn) {
 		moat_engine_src_destroy(e);
 		return -1;
 	}
@@ -394,14 +391,26 @@ static void remap_overload(struct moat_srclimit *s, struct src_node *n,
 		n->set = (int16_t)idx;
 }
 
-void moat_engine_src_reload(struct moat_engine *e)
+int moat_engine_src_reload_prepare(const struct moat_engine *e,
+				   const struct moat_config *cfg,
+				   uint32_t **ruleconn)
+{
+	*ruleconn = NULL;
+	if (!e->src)
+		return 0;
+	*ruleconn = alloc_ruleconn(cfg);
+	return *ruleconn ? 0 : -ENOMEM;
+}
+
+void moat_engine_src_reload(struct moat_engine *e, uint32_t *ruleconn)
 {
 	struct moat_srclimit *s = e->src;
 
 	if (!s)
 		return;
-	if (alloc_ruleconn(s, e->cfg) < 0)
-		memset(s->ruleconn, 0, (size_t)s->nrules * sizeof(*s->ruleconn));
+	free(s->ruleconn);
+	s->ruleconn = ruleconn;
+	s->nrules = moat_config_rule_count(e->cfg);
 	for (uint32_t i = 0; i < s->nnodes; i++) {
 		struct src_node *n = &s->node[i];
 		if (n->kind == NODE_RULE)

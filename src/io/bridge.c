@@ -12,6 +12,12 @@
  * were empty, at most MOAT_IO_POLL_MS, so the engine ticks even with no
  * traffic.  Signals are blocked except inside ppoll(), so a SIGHUP is
  * handled between two batches, never in the middle of one.
+ *
+ * A reload never stops the loop: SIGHUP and `moat ctl reload` only ask
+ * the loader thread (io_reload.h) to read, check and compile the file; the
+ * loop goes on forwarding, and once the loader is done (its eventfd is in
+ * the poll set) swaps the new rules into the engine between two batches,
+ * then answers every `ctl reload` that waited for that load.
  */
 #include <errno.h>
 #include <linux/if_packet.h>
@@ -30,8 +36,11 @@ struct moat_io_bridge {
 	struct moat_engine *engine;
 	struct moat_io_eventlog *log;
 	struct moat_io_ctl *ctl;
-	int (*reload)(void *arg, struct moat_io_buf *out);
-	void *reload_arg;
+	struct moat_io_reload *reload;
+	/* `ctl reload` clients waiting for load number gen; SIGHUP's. */
+	struct { uint64_t ticket, gen; } waiter[2 * MOAT_IO_CTL_CLIENTS];
+	int nwaiters;
+	uint64_t hup_gen;
 
 	uint64_t now;             /* CLOCK_MONOTONIC of the current batch */
 	uint64_t last_tick;
@@ -236,33 +245,81 @@ static void tick(struct moat_io_bridge *b)
 	moat_io_eventlog_flush(b->log);
 }
 
-static int do_reload(struct moat_io_bridge *b, struct moat_io_buf *out)
+static void on_hup(struct moat_io_bridge *b)
 {
-	int r = b->reload ? b->reload(b->reload_arg, out) : -1;
+	got_hup = 0;
+	if (!b->reload) {
+		b->reload_errors++;
+		fprintf(stderr, "moat: SIGHUP: reload is not available\n");
+		return;
+	}
+	b->hup_gen = moat_io_reload_request(b->reload);
+}
 
-	if (!b->reload)
-		moat_io_buf_printf(out, "reload is not available\n");
-	if (r == 0)
+/* `moat ctl reload`: the client waits for the load that starts after it. */
+static int ask_reload(struct moat_io_bridge *b, uint64_t ticket,
+		      struct moat_io_buf *out)
+{
+	int n = (int)(sizeof(b->waiter) / sizeof(b->waiter[0]));
+
+	if (!b->reload || b->nwaiters == n) {
+		moat_io_buf_printf(out, "%s\n", b->reload ?
+				   "too many reloads waiting" :
+				   "reload is not available");
+		b->reload_errors++;
+		return -1;
+	}
+	b->waiter[b->nwaiters].ticket = ticket;
+	b->waiter[b->nwaiters].gen = moat_io_reload_request(b->reload);
+	b->nwaiters++;
+	return MOAT_IO_CTL_LATER;
+}
+
+static void answer_waiters(struct moat_io_bridge *b,
+			   const struct moat_io_reload_done *d,
+			   const char *text)
+{
+	int kept = 0;
+
+	for (int i = 0; i < b->nwaiters; i++) {
+		if (b->waiter[i].gen > d->gen) {
+			b->waiter[kept++] = b->waiter[i];
+			continue;
+		}
+		/* -ENOENT: that client hung up meanwhile; nobody to tell. */
+		if (b->ctl)
+			moat_io_ctl_answer(b->ctl, b->waiter[i].ticket,
+					   d->result == 0 ? 0 : -1, text);
+	}
+	b->nwaiters = kept;
+}
+
+/* Between batches: a finished load goes in (or is refused), and everyone
+ * who asked for it hears how it went. */
+static void finish_reload(struct moat_io_bridge *b)
+{
+	struct moat_io_reload_done d;
+	const char *text;
+
+	if (!b->reload || !moat_io_reload_poll(b->reload, b->engine, &d))
+		return;
+	text = d.msg.p ? d.msg.p : "";
+	if (d.result == 0)
 		b->reloads++;
 	else
 		b->reload_errors++;
-	moat_io_eventlog_note(b->log, r == 0 ? "reload" : "reload-failed",
-			      out->p ? out->p : "");
-	return r;
-}
-
-static void on_hup(struct moat_io_bridge *b)
-{
-	struct moat_io_buf out;
-
-	got_hup = 0;
-	moat_io_buf_init(&out);
-	if (do_reload(b, &out) == 0)
-		fprintf(stderr, "moat: SIGHUP: configuration reloaded\n");
-	else
-		fprintf(stderr, "moat: SIGHUP: reload failed, old rules kept:\n%s",
-			out.p ? out.p : "");
-	moat_io_buf_free(&out);
+	moat_io_eventlog_note(b->log, d.result == 0 ? "reload" : "reload-failed",
+			      text);
+	answer_waiters(b, &d, text);
+	if (b->hup_gen && b->hup_gen <= d.gen) {
+		b->hup_gen = 0;
+		if (d.result == 0)
+			fprintf(stderr, "moat: SIGHUP: %s", text);
+		else
+			fprintf(stderr, "moat: SIGHUP: reload failed, old rules "
+				"kept:\n%s", text);
+	}
+	moat_io_buf_free(&d.msg);
 }
 
 /* ---- control requests -------------------------------------------------- */
@@ -337,7 +394,7 @@ static int handle_ctl(void *arg, const struct moat_io_ctl_req *req,
 		}
 		return 0;
 	case MOAT_IO_CTL_RELOAD:
-		return do_reload(b, out) == 0 ? 0 : -1;
+		return ask_reload(b, req->ticket, out);
 	case MOAT_IO_CTL_SYNCOOKIES:
 		if (!b->engine) {
 			moat_io_buf_printf(out, "no engine\n");
@@ -379,7 +436,6 @@ struct moat_io_bridge *moat_io_bridge_create(const struct moat_io_bridge_conf *c
 	b->engine = c->engine;
 	b->log = c->log;
 	b->reload = c->reload;
-	b->reload_arg = c->reload_arg;
 	b->shed_after_ns = c->shed_after_ns ? c->shed_after_ns : SHED_ON_NS;
 	if (c->ctl_path) {
 		b->ctl = moat_io_ctl_open(c->ctl_path, handle_ctl, b);
@@ -414,12 +470,17 @@ const struct moat_io_port *moat_io_bridge_port(const struct moat_io_bridge *b,
 static int wait_for_work(struct moat_io_bridge *b, const sigset_t *open_mask,
 			 bool busy)
 {
-	struct pollfd pfd[3 + MOAT_IO_CTL_CLIENTS];
+	struct pollfd pfd[4 + MOAT_IO_CTL_CLIENTS];
 	struct timespec to = { 0, busy ? 0 : MOAT_IO_POLL_MS * 1000000L };
-	int n = 0, r;
+	int n = 0, nctl, r;
 
 	for (int i = 0; i < 2; i++)
 		pfd[n++] = (struct pollfd){ .fd = b->ports[i].fd, .events = POLLIN };
+	/* A finished load wakes the loop at once. */
+	if (b->reload)
+		pfd[n++] = (struct pollfd){ .fd = moat_io_reload_fd(b->reload),
+					    .events = POLLIN };
+	nctl = n;
 	if (b->ctl)
 		n += moat_io_ctl_pollfds(b->ctl, pfd + n,
 					 (int)(sizeof(pfd) / sizeof(pfd[0])) - n);
@@ -427,7 +488,7 @@ static int wait_for_work(struct moat_io_bridge *b, const sigset_t *open_mask,
 	if (r < 0)
 		return errno == EINTR ? 0 : -errno;
 	if (r > 0 && b->ctl)
-		moat_io_ctl_service(b->ctl, pfd + 2, n - 2);
+		moat_io_ctl_service(b->ctl, pfd + nctl, n - nctl);
 	return 0;
 }
 
@@ -457,6 +518,7 @@ int moat_io_bridge_run(struct moat_io_bridge *b)
 		tick(b);
 		if (got_hup)
 			on_hup(b);
+		finish_reload(b);
 		r = wait_for_work(b, &open_mask, busy);
 		if (r < 0)
 			break;

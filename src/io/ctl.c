@@ -6,7 +6,9 @@
  * clients into the same poll set as the rings; each turn, whatever is ready
  * is served without blocking: a request line is read (at most
  * MOAT_IO_CTL_LINE_MAX bytes), answered into a buffer by the handler, and
- * the buffer written as fast as the client takes it.  At most
+ * the buffer written as fast as the client takes it.  A handler may put
+ * the answer off (a reload, done on another thread): the client then
+ * waits, watched only for hanging up, until moat_io_ctl_answer().  At most
  * MOAT_IO_CTL_CLIENTS clients at once; one more evicts the oldest.
  */
 #include <errno.h>
@@ -192,6 +194,7 @@ struct ctl_client {
 	struct moat_io_buf out; /* the reply, once the request is complete */
 	size_t outoff;
 	bool answered;
+	bool waiting;           /* its answer comes later (MOAT_IO_CTL_LATER) */
 };
 
 struct moat_io_ctl {
@@ -276,9 +279,10 @@ int moat_io_ctl_pollfds(struct moat_io_ctl *c, struct pollfd *pfd, int max)
 
 		if (k->fd < 0)
 			continue;
+		/* A waiting client is watched only for hanging up. */
 		pfd[n++] = (struct pollfd){
 			.fd = k->fd,
-			.events = k->answered ? POLLOUT : POLLIN,
+			.events = k->waiting ? 0 : k->answered ? POLLOUT : POLLIN,
 		};
 	}
 	return n;
@@ -313,6 +317,13 @@ static void accept_clients(struct moat_io_ctl *c)
 	}
 }
 
+static void set_reply(struct ctl_client *k, int ok, const char *body)
+{
+	moat_io_buf_printf(&k->out, "%s\n%s", ok == 0 ? "ok" : "error",
+			   body ? body : "");
+	k->answered = true;
+}
+
 static void answer(struct moat_io_ctl *c, struct ctl_client *k)
 {
 	struct moat_io_ctl_req req;
@@ -325,12 +336,14 @@ static void answer(struct moat_io_ctl *c, struct ctl_client *k)
 		moat_io_buf_printf(&body, "%s\n", err);
 		ok = -1;
 	} else {
+		req.ticket = k->age;
 		ok = c->fn(c->arg, &req, &body);
 	}
-	moat_io_buf_printf(&k->out, "%s\n%s", ok == 0 ? "ok" : "error",
-			   body.p ? body.p : "");
+	if (ok == MOAT_IO_CTL_LATER)
+		k->waiting = true;
+	else
+		set_reply(k, ok, body.p);
 	moat_io_buf_free(&body);
-	k->answered = true;
 }
 
 static void read_request(struct moat_io_ctl *c, struct ctl_client *k)
@@ -351,6 +364,24 @@ static void read_request(struct moat_io_ctl *c, struct ctl_client *k)
 	else if (k->inlen < sizeof(k->in) - 1)
 		return;  /* wait for the rest of the line */
 	answer(c, k);
+}
+
+static void write_reply(struct ctl_client *k);
+
+int moat_io_ctl_answer(struct moat_io_ctl *c, uint64_t ticket, int ok,
+		       const char *body)
+{
+	for (int i = 0; i < MOAT_IO_CTL_CLIENTS; i++) {
+		struct ctl_client *k = &c->cl[i];
+
+		if (k->fd < 0 || !k->waiting || k->age != ticket)
+			continue;
+		k->waiting = false;
+		set_reply(k, ok, body);
+		write_reply(k);
+		return 0;
+	}
+	return -ENOENT;
 }
 
 static void write_reply(struct ctl_client *k)
@@ -384,11 +415,12 @@ void moat_io_ctl_service(struct moat_io_ctl *c, const struct pollfd *pfd,
 
 			if (k->fd != pfd[i].fd)
 				continue;
-			if (pfd[i].revents & (POLLERR | POLLNVAL))
+			if (pfd[i].revents & (POLLERR | POLLNVAL) ||
+			    (k->waiting && (pfd[i].revents & POLLHUP)))
 				drop_client(k);
-			else if (!k->answered)
+			else if (!k->answered && !k->waiting)
 				read_request(c, k);
-			else
+			else if (k->answered)
 				write_reply(k);
 			if (k->fd >= 0 && k->answered && !k->outoff)
 				write_reply(k);

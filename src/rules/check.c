@@ -5,99 +5,58 @@
  *   - shadowing: a rule no packet can reach because an earlier rule
  *     matches every packet it would (first match wins).  The test is
  *     conservative and sound: it only warns when containment is proven
- *     on every field; a rule it cannot prove dead is left alone.
+ *     on every field; a rule it cannot prove dead is left alone.  Which
+ *     rule shadows which is found by shadow.c without comparing all pairs.
  *   - cleartext and address-trust logins (ftp, telnet, rexec, rlogin, rsh)
  *     passed in from the default zone, unless an earlier rule blocks them.
  *   - zones with networks while antispoof is off; no default zone.
  *
  * Control plane only.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "rules/internal.h"
 
-enum { SET_COMPARE_MAX = 4096 }; /* bigger sets: assume "not covered" */
-
-static bool set_superset(const struct moat_set *a, const struct moat_set *b)
-{
-	if (a == b)
-		return true;
-	if (a->overload || b->overload)
-		return false; /* their run-time contents are unknown here */
-	if (b->lpm.n4 + b->lpm.n6 > SET_COMPARE_MAX)
-		return false;
-	return moat_rule_lpm_superset(&a->lpm, &b->lpm);
-}
-
-static bool addrs_cover(const struct side *a, const struct side *b)
-{
-	if (!a->set)
-		return true;
-	if (!b->set || a->set_neg != b->set_neg)
-		return false;
-	/* !A covers !B exactly when A is inside B */
-	return a->set_neg ? set_superset(b->set, a->set)
-			  : set_superset(a->set, b->set);
-}
-
-static bool side_covers(const struct side *a, const struct side *b)
-{
-	if (a->zone >= 0 && (b->zone != a->zone || b->zone_neg != a->zone_neg))
-		return false;
-	if (!addrs_cover(a, b))
-		return false;
-	if (a->port && (!b->port || !moat_rule_ports_superset(&a->port->ports,
-							      &b->port->ports)))
-		return false;
-	return true;
-}
-
-static bool icmp_covers(const struct moat_rule_match *a,
-			const struct moat_rule_match *b)
-{
-	if (!a->has_icmp_type)
-		return true;
-	if (!b->has_icmp_type)
-		return false;
-	for (int i = 0; i < 32; i++)
-		if ((b->icmp_types[i] & a->icmp_types[i]) != b->icmp_types[i])
-			return false;
-	return a->icmp_code < 0 || a->icmp_code == b->icmp_code;
-}
-
-/* Does every packet @b matches also match @a? */
-static bool covers(const struct moat_rule_match *a,
-		   const struct moat_rule_match *b)
-{
-	if ((a->protos & b->protos) != b->protos || (a->fam & b->fam) != b->fam)
-		return false;
-	for (int i = 0; (b->protos & (1 << PC_OTHER)) && i < 32; i++)
-		if ((a->other[i] & b->other[i]) != b->other[i])
-			return false;
-	if (a->has_flags &&
-	    (!b->has_flags || (b->flags_mask & a->flags_mask) != a->flags_mask ||
-	     (b->flags_set & a->flags_mask) != a->flags_set))
-		return false;
-	if (!icmp_covers(a, b))
-		return false;
-	return side_covers(&a->from, &b->from) && side_covers(&a->to, &b->to);
-}
+/*
+ * At 70 ns a comparison this is about a second and a half: far more than
+ * any rule set that differs in hosts or ports needs (shadow.c), and a
+ * bound on the pathological ones, which are told where the check stopped.
+ */
+#define SHADOW_BUDGET 20000000ull
 
 static void check_shadowing(const struct moat_config *c, struct moat_diags *d)
 {
-	for (int j = 1; j < c->nrules; j++) {
-		for (int i = 0; i < j; i++) {
-			if (!covers(&c->matches[i], &c->matches[j]))
-				continue;
-			moat_rule_diag(d, MOAT_DIAG_WARNING, c->rules[j].file,
-				       c->rules[j].line, c->rules[j].col,
-				       "rule %d can never match: rule %d (line %d) "
-				       "matches every packet it would",
-				       j + 1, i + 1, c->rules[i].line);
-			break;
-		}
+	int *by = malloc((size_t)(c->nrules ? c->nrules : 1) * sizeof(*by));
+	int done = by ? moat_rule_shadow_find(c, by, SHADOW_BUDGET) : -ENOMEM;
+
+	if (done < 0) {
+		moat_rule_diag(d, MOAT_DIAG_WARNING, c->nrules ? c->rules[0].file :
+			       "(config)", 0, 0,
+			       "rules not checked for shadowing: out of memory");
+		free(by);
+		return;
 	}
+	for (int j = 0; j < done; j++) {
+		int i = by[j];
+
+		if (i < 0)
+			continue;
+		moat_rule_diag(d, MOAT_DIAG_WARNING, c->rules[j].file,
+			       c->rules[j].line, c->rules[j].col,
+			       "rule %d can never match: rule %d (line %d) "
+			       "matches every packet it would",
+			       j + 1, i + 1, c->rules[i].line);
+	}
+	if (done < c->nrules)
+		moat_rule_diag(d, MOAT_DIAG_WARNING, c->rules[done].file,
+			       c->rules[done].line, c->rules[done].col,
+			       "rules %d to %d not checked for shadowing: too "
+			       "many rules alike (%llu comparisons made)",
+			       done + 1, c->nrules, SHADOW_BUDGET);
+	free(by);
 }
 
 /* Can packets entering from zone @z reach this side? */
@@ -117,30 +76,36 @@ static const struct {
 	{ 512, 514, "rexec/rlogin/rsh 512-514" },
 };
 
-/* An earlier block of tcp from zone @z to every address on [lo, hi]? */
-static bool blocked_before(const struct moat_config *c, int upto, int z,
-			   uint16_t lo, uint16_t hi)
+/* Does rule @i block tcp from zone @z to every address on [lo, hi]? */
+static bool blocks_login(const struct moat_config *c, int i, int z,
+			 uint16_t lo, uint16_t hi)
 {
-	for (int i = 0; i < upto; i++) {
-		const struct moat_rule_match *m = &c->matches[i];
+	const struct moat_rule_match *m = &c->matches[i];
 
-		if (c->rules[i].action == MOAT_RULE_PASS ||
-		    !(m->protos & (1 << PC_TCP)) || m->fam != FAMALL)
-			continue;
-		if (m->from.set || m->from.port || m->to.set || m->to.zone >= 0 ||
-		    m->has_flags)
-			continue;
-		if (m->from.zone >= 0 && (m->from.zone != z || m->from.zone_neg))
-			continue;
-		if (!m->to.port)
-			return true;
-		for (uint32_t p = lo; p <= hi; p++)
-			if (!moat_rule_ports_has(&m->to.port->ports, (uint16_t)p))
-				goto next;
+	if (c->rules[i].action == MOAT_RULE_PASS ||
+	    !(m->protos & (1 << PC_TCP)) || m->fam != FAMALL)
+		return false;
+	if (m->from.set || m->from.port || m->to.set || m->to.zone >= 0 ||
+	    m->has_flags)
+		return false;
+	if (m->from.zone >= 0 && (m->from.zone != z || m->from.zone_neg))
+		return false;
+	if (!m->to.port)
 		return true;
-next:;
-	}
-	return false;
+	for (uint32_t p = lo; p <= hi; p++)
+		if (!moat_rule_ports_has(&m->to.port->ports, (uint16_t)p))
+			return false;
+	return true;
+}
+
+/* The first rule that blocks login @k from zone @z, or nrules: one pass,
+ * so that each pass rule asks "blocked before me?" in constant time. */
+static int first_block(const struct moat_config *c, int z, size_t k)
+{
+	for (int i = 0; i < c->nrules; i++)
+		if (blocks_login(c, i, z, logins[k].lo, logins[k].hi))
+			return i;
+	return c->nrules;
 }
 
 /*
@@ -149,7 +114,7 @@ next:;
  * attack).  Warn once per rule, naming every exposed service.
  */
 static void login_warning(const struct moat_config *c, struct moat_diags *d,
-			  int j, int z)
+			  int j, int z, const int *blocked_at)
 {
 	const struct moat_rule_match *m = &c->matches[j];
 	char list[160] = "";
@@ -159,7 +124,7 @@ static void login_warning(const struct moat_config *c, struct moat_diags *d,
 							   logins[k].lo,
 							   logins[k].hi))
 			continue;
-		if (blocked_before(c, j, z, logins[k].lo, logins[k].hi))
+		if (blocked_at[k] < j)
 			continue;
 		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
 			 list[0] ? ", " : "", logins[k].what);
@@ -176,16 +141,19 @@ static void login_warning(const struct moat_config *c, struct moat_diags *d,
 static void check_logins(const struct moat_config *c, struct moat_diags *d)
 {
 	int z = c->default_zone;
+	int blocked_at[sizeof(logins) / sizeof(*logins)];
 
 	if (z < 0)
 		return;
+	for (size_t k = 0; k < sizeof(logins) / sizeof(*logins); k++)
+		blocked_at[k] = first_block(c, z, k);
 	for (int j = 0; j < c->nrules; j++) {
 		const struct moat_rule_match *m = &c->matches[j];
 
 		if (c->rules[j].action != MOAT_RULE_PASS ||
 		    !(m->protos & (1 << PC_TCP)) || !from_zone(&m->from, z))
 			continue;
-		login_warning(c, d, j, z);
+		login_warning(c, d, j, z, blocked_at);
 	}
 }
 

@@ -124,6 +124,144 @@ static int fill_by_port(struct slot *s)
 	return 0;
 }
 
+/*
+ * Which rules each elementary interval lists, by a sweep over the
+ * boundaries: a rule enters at every lo of its set and leaves at every
+ * hi + 1 (both are boundaries), rules that hold every key are always in,
+ * and the rules present are a bitmap over the candidates, walked in file
+ * order.  So building costs the lists written plus n / 64 words per
+ * interval, not one set lookup per rule and interval.
+ */
+struct span {
+	uint32_t i;               /* the rule's position among the candidates */
+	uint32_t k0, k1;          /* it is in intervals [k0, k1) */
+};
+
+struct spans {
+	struct span *v;
+	uint32_t n, cap;
+};
+
+static int span_add(struct spans *s, uint32_t i, uint32_t k0, uint32_t k1)
+{
+	if (s->n == s->cap) {
+		uint32_t cap = s->cap ? s->cap * 2 : 256;
+		struct span *v = realloc(s->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = (struct span){ i, k0, k1 };
+	return 0;
+}
+
+struct sweep {
+	uint64_t *in;             /* bit i: candidate i is in the interval */
+	uint32_t words;
+	uint32_t *ev_first;       /* events at boundary k: ev[ev_first[k]..] */
+	uint32_t *ev;             /* position * 2 + 1 entering, + 0 leaving */
+};
+
+static void sweep_free(struct sweep *w)
+{
+	free(w->in);
+	free(w->ev_first);
+	free(w->ev);
+	memset(w, 0, sizeof(*w));
+}
+
+/* Events of @sp, bucketed by boundary (count, then place). */
+static int sweep_init(struct sweep *w, uint32_t n, uint32_t nb,
+		      const struct spans *sp)
+{
+	uint32_t *at;
+
+	memset(w, 0, sizeof(*w));
+	w->words = (n + 63) / 64;
+	w->in = calloc(w->words ? w->words : 1, sizeof(*w->in));
+	w->ev_first = calloc((size_t)nb + 2, sizeof(*w->ev_first));
+	w->ev = malloc(((size_t)sp->n * 2 + 1) * sizeof(*w->ev));
+	if (!w->in || !w->ev_first || !w->ev)
+		return -ENOMEM;
+	/* Boundary nb, past the last, collects the leaves at the top. */
+	for (uint32_t e = 0; e < sp->n; e++) {
+		w->ev_first[sp->v[e].k0 + 1]++;
+		w->ev_first[sp->v[e].k1 + 1]++;
+	}
+	for (uint32_t k = 0; k <= nb; k++)
+		w->ev_first[k + 1] += w->ev_first[k];
+	at = malloc(((size_t)nb + 1) * sizeof(*at));
+	if (!at)
+		return -ENOMEM;
+	memcpy(at, w->ev_first, ((size_t)nb + 1) * sizeof(*at));
+	for (uint32_t e = 0; e < sp->n; e++) {
+		w->ev[at[sp->v[e].k0]++] = sp->v[e].i * 2 + 1;
+		w->ev[at[sp->v[e].k1]++] = sp->v[e].i * 2;
+	}
+	free(at);
+	return 0;
+}
+
+static void sweep_set(struct sweep *w, uint32_t i)
+{
+	w->in[i / 64] |= 1ull << (i % 64);
+}
+
+static void sweep_step(struct sweep *w, uint32_t k)
+{
+	for (uint32_t e = w->ev_first[k]; e < w->ev_first[k + 1]; e++) {
+		uint32_t i = w->ev[e] / 2;
+
+		if (w->ev[e] & 1)
+			sweep_set(w, i);
+		else
+			w->in[i / 64] &= ~(1ull << (i % 64));
+	}
+}
+
+/* Push the rules present, in file order. */
+static int sweep_emit(const struct sweep *w, const uint32_t *rules,
+		      struct builder *b)
+{
+	for (uint32_t x = 0; x < w->words; x++)
+		for (uint64_t bits = w->in[x]; bits; bits &= bits - 1)
+			if (push(b, rules[x * 64 +
+					  (uint32_t)__builtin_ctzll(bits)]) < 0)
+				return -ENOMEM;
+	return 0;
+}
+
+/* The sweep over destination ports: spans of every port set, rules without
+ * ports always in (or every rule, when the slot is not split). */
+static int port_sweep(const struct moat_config *c, const uint32_t *rules,
+		      uint32_t n, const uint32_t *bnd, uint32_t nb,
+		      bool by_port, struct sweep *w)
+{
+	struct spans sp = { 0 };
+	int err = 0;
+
+	for (uint32_t i = 0; i < n && by_port && !err; i++) {
+		const struct moat_set *p = c->matches[rules[i]].to.port;
+
+		for (uint32_t j = 0; p && j < p->ports.n && !err; j++) {
+			uint32_t k0 = count_le_u32(bnd, nb, p->ports.lo[j]) - 1;
+			uint32_t k1 = p->ports.hi[j] == 65535 ? nb :
+				count_le_u32(bnd, nb, p->ports.hi[j] + 1u) - 1;
+
+			err = span_add(&sp, i, k0, k1);
+		}
+	}
+	if (!err)
+		err = sweep_init(w, n, nb, &sp);
+	for (uint32_t i = 0; i < n && !err; i++)
+		if (!by_port || !c->matches[rules[i]].to.port)
+			sweep_set(w, i);
+	free(sp.v);
+	return err;
+}
+
 /* Fill @s from the slot's eligible @rules (file order). */
 static int build_ports(const struct moat_config *c, struct slot *s,
 		       struct builder *b, const uint32_t *rules, uint32_t n,
@@ -131,6 +269,7 @@ static int build_ports(const struct moat_config *c, struct slot *s,
 {
 	uint32_t nb = 1, *bnd = by_port ? boundaries(c, rules, n, &nb) : NULL;
 	uint32_t zero = 0, base = b->n;
+	struct sweep w = { 0 };
 
 	if (by_port && !bnd)
 		return -ENOMEM;
@@ -138,27 +277,23 @@ static int build_ports(const struct moat_config *c, struct slot *s,
 		bnd = &zero;
 	s->start = calloc(nb, sizeof(*s->start));
 	s->first = calloc(nb + 1, sizeof(*s->first));
-	if (!s->start || !s->first)
+	if (!s->start || !s->first ||
+	    port_sweep(c, rules, n, bnd, nb, by_port, &w) < 0)
 		goto nomem;
 	s->nint = 0;
 	for (uint32_t k = 0; k < nb; k++) {
 		uint32_t at = b->n;
 
-		for (uint32_t i = 0; i < n; i++) {
-			const struct moat_set *p = c->matches[rules[i]].to.port;
-
-			if (by_port && p && !moat_rule_ports_has(&p->ports,
-								 (uint16_t)bnd[k]))
-				continue;
-			if (push(b, rules[i]) < 0)
-				goto nomem;
-		}
+		sweep_step(&w, k);
+		if (sweep_emit(&w, rules, b) < 0)
+			goto nomem;
 		if (b->n - base > ENTRIES_MAX && by_port) {
 			/* too many: rebuild this slot as one interval */
 			b->n = base;
 			free(s->start);
 			free(s->first);
 			free(bnd);
+			sweep_free(&w);
 			return build_ports(c, s, b, rules, n, false);
 		}
 		if (s->nint && same_list(b, s->first[s->nint - 1], at, b->n)) {
@@ -171,10 +306,12 @@ static int build_ports(const struct moat_config *c, struct slot *s,
 	s->first[s->nint] = b->n;
 	if (bnd != &zero)
 		free(bnd);
+	sweep_free(&w);
 	return fill_by_port(s);
 nomem:
 	if (bnd != &zero)
 		free(bnd);
+	sweep_free(&w);
 	return -ENOMEM;
 }
 
@@ -242,13 +379,43 @@ static u128 *dst_boundaries(const struct moat_config *c, int fam,
 	return b;
 }
 
-static bool dst_listed(const struct moat_rule_match *m, int fam, u128 key)
+/* The sweep over destinations of family @fam: spans of the small sets,
+ * rules of the family with any other destination always in, rules of the
+ * other family never. */
+static int dst_sweep(const struct moat_config *c, int fam, const uint32_t *l,
+		     uint32_t n, const u128 *bnd, uint32_t nb,
+		     struct sweep *w)
 {
-	const struct moat_set *s = small_dst(m, fam);
+	u128 top = fam == FAM4 ? UINT32_MAX : ~(u128)0;
+	struct spans sp = { 0 };
+	int err = 0;
 
-	if (!(m->fam & fam))
-		return false;
-	return !s || moat_rule_lpm_covers(&s->lpm, fam, key, key);
+	for (uint32_t i = 0; i < n && !err; i++) {
+		const struct moat_rule_match *m = &c->matches[l[i]];
+		const struct moat_set *s = small_dst(m, fam);
+
+		if (!(m->fam & fam) || !s)
+			continue;
+		for (uint32_t j = 0; j < fam_count(&s->lpm, fam) && !err; j++) {
+			u128 hi = fam_hi(&s->lpm, fam, j);
+			uint32_t k0 = count_le_u128(bnd, nb,
+						    fam_lo(&s->lpm, fam, j)) - 1;
+			uint32_t k1 = hi == top ? nb :
+				count_le_u128(bnd, nb, hi + 1) - 1;
+
+			err = span_add(&sp, i, k0, k1);
+		}
+	}
+	if (!err)
+		err = sweep_init(w, n, nb, &sp);
+	for (uint32_t i = 0; i < n && !err; i++) {
+		const struct moat_rule_match *m = &c->matches[l[i]];
+
+		if ((m->fam & fam) && !small_dst(m, fam))
+			sweep_set(w, i);
+	}
+	free(sp.v);
+	return err;
 }
 
 static int dsplit_alloc(struct dsplit *ds, int fam, uint32_t nb)
@@ -268,6 +435,7 @@ static int build_dsplit(const struct moat_config *c, struct dsplit *ds,
 {
 	uint32_t nb;
 	u128 *bnd = dst_boundaries(c, fam, l, n, &nb);
+	struct sweep w = { 0 };
 	int err = -ENOMEM;
 
 	if (!bnd)
@@ -276,15 +444,15 @@ static int build_dsplit(const struct moat_config *c, struct dsplit *ds,
 		free(bnd);
 		return 0; /* not worth it, or too costly: stay unsplit */
 	}
-	if (dsplit_alloc(ds, fam, nb) < 0)
+	if (dsplit_alloc(ds, fam, nb) < 0 ||
+	    dst_sweep(c, fam, l, n, bnd, nb, &w) < 0)
 		goto out;
 	for (uint32_t k = 0; k < nb; k++) {
 		uint32_t at = b->n;
 
-		for (uint32_t i = 0; i < n; i++)
-			if (dst_listed(&c->matches[l[i]], fam, bnd[k]) &&
-			    push(b, l[i]) < 0)
-				goto out;
+		sweep_step(&w, k);
+		if (sweep_emit(&w, l, b) < 0)
+			goto out;
 		if (ds->n && same_list(b, ds->first[ds->n - 1], at, b->n)) {
 			b->n = at;
 			continue;
@@ -298,6 +466,7 @@ static int build_dsplit(const struct moat_config *c, struct dsplit *ds,
 	ds->first[ds->n] = b->n;
 	err = 0;
 out:
+	sweep_free(&w);
 	free(bnd);
 	return err;
 }

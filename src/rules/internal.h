@@ -9,6 +9,7 @@
  *   lpm.c      address sets: prefixes -> sorted disjoint intervals
  *   ports.c    port sets: ranges -> sorted disjoint ranges
  *   check.c    warnings and cross-rule checks (shadowing, exposure)
+ *   shadow.c   which earlier rule shadows each rule, without all pairs
  *   index.c    the rule index the matcher walks
  *   match.c    the per-packet part: moat_rules_match() and zone lookups
  *   print.c    the normalised printed form
@@ -291,6 +292,16 @@ void moat_rule_parse_text(struct moat_config *c, struct moat_diags *d,
 			  const char *file, const char *text, size_t len);
 /* The cross-rule checks, once everything is parsed. */
 void moat_rule_check_all(const struct moat_config *c, struct moat_diags *d);
+/* shadow.c: does every packet @b matches also match @a?  Sound: true only
+ * when proven on every field. */
+bool moat_rule_covers(const struct moat_rule_match *a,
+		      const struct moat_rule_match *b);
+/* shadow.c: for every rule j, by[j] = the first earlier rule that covers
+ * it, or -1; @by has one entry per rule.  At most @budget pairs are
+ * compared: returns how many rules, from the first, were checked (all of
+ * them unless the budget ran out), or -ENOMEM. */
+int moat_rule_shadow_find(const struct moat_config *c, int *by,
+			  uint64_t budget);
 bool moat_rule_match_one(const struct moat_config *c,
 			 const struct moat_rule_match *m,
 			 const struct moat_pkt *p, int in_zone, int out_zone);

@@ -279,7 +279,7 @@ static void reload_recounts(void **state)
 		"pass from outside to 198.18.1.10 tcp port 80"
 		" max-src-conn 3\n", &d);
 	assert_non_null(c2);
-	moat_engine_reload(h.eng, c2);
+	assert_int_equal(moat_engine_reload(h.eng, c2), 0);
 	moat_config_destroy(h.cfg);
 	h.cfg = c2;
 	assert_int_equal(stats(&h).nodes, 1);
@@ -293,7 +293,7 @@ static void reload_recounts(void **state)
 		" timeout tcp.opening 5 }\n"
 		"pass from outside to 198.18.1.10 tcp port 80\n", &d);
 	assert_non_null(c3);
-	moat_engine_reload(h.eng, c3);
+	assert_int_equal(moat_engine_reload(h.eng, c3), 0);
 	moat_config_destroy(h.cfg);
 	h.cfg = c3;
 	assert_int_equal(stats(&h).nodes, 0);
@@ -324,7 +324,7 @@ static void reload_keeps_overload(void **state)
 		" max-src-rate 3/second overload @bad expire 10\n"
 		"pass from outside to 198.18.1.10 tcp port 443\n", &d);
 	assert_non_null(c2);
-	moat_engine_reload(h.eng, c2);
+	assert_int_equal(moat_engine_reload(h.eng, c2), 0);
 	moat_config_destroy(h.cfg);
 	h.cfg = c2;
 	assert_int_equal(stats(&h).overload_active, 1);

@@ -3,6 +3,8 @@
  * parser (table-driven), the counters' text, JSON and Prometheus forms,
  * and one request served end to end over a UNIX socket in /tmp.
  */
+#include <errno.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -303,6 +305,85 @@ static void server_round_trip(void **state)
 	assert_int_equal(stat(path, &st), -1);
 }
 
+/* A reload is answered later: the handler puts it off, the client waits
+ * (and gets nothing meanwhile), the answer reaches it by its ticket. */
+struct later {
+	uint64_t ticket;
+	int calls;
+};
+
+static int later_handler(void *arg, const struct moat_io_ctl_req *req,
+			 struct moat_io_buf *out)
+{
+	struct later *l = arg;
+
+	(void)out;
+	l->calls++;
+	l->ticket = req->ticket;
+	return MOAT_IO_CTL_LATER;
+}
+
+static int connect_and_send(const char *path, const char *line)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(write(fd, line, strlen(line)), (ssize_t)strlen(line));
+	shutdown(fd, SHUT_WR);
+	return fd;
+}
+
+static void serve_turns(struct moat_io_ctl *c, int turns)
+{
+	for (int turn = 0; turn < turns; turn++) {
+		struct pollfd pfd[1 + MOAT_IO_CTL_CLIENTS];
+		int n = moat_io_ctl_pollfds(c, pfd, 1 + MOAT_IO_CTL_CLIENTS);
+
+		poll(pfd, (nfds_t)n, 10);
+		moat_io_ctl_service(c, pfd, n);
+	}
+}
+
+static void server_answers_later(void **state)
+{
+	struct later l = { 0, 0 };
+	char path[64], reply[128];
+	struct moat_io_ctl *c;
+	ssize_t r;
+	int fd, fd2;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/moat-test-ctl-later.%d", (int)getpid());
+	c = moat_io_ctl_open(path, later_handler, &l);
+	assert_non_null(c);
+	fd = connect_and_send(path, "reload\n");
+	serve_turns(c, 10);
+	assert_int_equal(l.calls, 1);
+	assert_true(l.ticket > 0);
+	/* Waiting: no answer yet, and the connection stays open. */
+	r = recv(fd, reply, sizeof(reply), MSG_DONTWAIT);
+	assert_int_equal(r, -1);
+	assert_int_equal(moat_io_ctl_answer(c, l.ticket + 1, 0, "x\n"), -ENOENT);
+	assert_int_equal(moat_io_ctl_answer(c, l.ticket, 0, "reloaded\n"), 0);
+	serve_turns(c, 5);
+	r = recv(fd, reply, sizeof(reply) - 1, MSG_DONTWAIT);
+	assert_true(r > 0);
+	reply[r] = 0;
+	assert_string_equal(reply, "ok\nreloaded\n");
+	assert_int_equal(recv(fd, reply, sizeof(reply), 0), 0); /* closed */
+	close(fd);
+	/* A client that hangs up while it waits is let go. */
+	fd2 = connect_and_send(path, "reload\n");
+	serve_turns(c, 10);
+	assert_int_equal(l.calls, 2);
+	close(fd2);
+	serve_turns(c, 10);
+	assert_int_equal(moat_io_ctl_answer(c, l.ticket, -1, "late\n"), -ENOENT);
+	moat_io_ctl_close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -314,6 +395,7 @@ int main(void)
 		cmocka_unit_test(stats_json),
 		cmocka_unit_test(metrics_prom),
 		cmocka_unit_test(server_round_trip),
+		cmocka_unit_test(server_answers_later),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
