@@ -1,8 +1,8 @@
 /*
  * `moat run`'s loop: a transparent bridge between two interfaces.
  *
- * The live packet's path end to end: frames come out of each port's
- * TPACKET_V3 ring (io_afpacket.h), go through moat_engine_process() with
+ * The live packet's path end to end: frames come out of each port
+ * (io_port.h: an AF_XDP socket or an AF_PACKET ring), go through moat_engine_process() with
  * their ingress zone and CLOCK_MONOTONIC time, and those that pass are
  * queued unchanged (or as the engine rewrote them) on the other port;
  * frames the engine emits leave by the port of the zone they name.  Between
@@ -21,7 +21,6 @@
 #include <stdio.h>
 
 #include "moat/engine.h"
-#include "moat/io_afpacket.h"
 #include "moat/io_ctl.h"
 #include "moat/io_eventlog.h"
 #include "moat/io_reload.h"
@@ -57,6 +56,9 @@ void moat_io_bridge_destroy(struct moat_io_bridge *b); /* accepts NULL */
 
 const struct moat_io_port *moat_io_bridge_port(const struct moat_io_bridge *b,
 					       int i);
+
+/* Why the ports are not what was asked for (auto fell back), or "". */
+const char *moat_io_bridge_note(const struct moat_io_bridge *b);
 
 /* Run until SIGTERM or SIGINT.  Returns 0, or a negative errno if the
  * loop could not poll. */

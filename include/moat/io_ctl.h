@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #include "moat/engine.h"
-#include "moat/io_afpacket.h"
+#include "moat/io_port.h"
 
 /* ---- a growing text buffer (control plane) ---------------------------- */
 

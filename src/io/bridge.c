@@ -1,12 +1,14 @@
 /*
  * `moat run`'s loop: the transparent bridge that drives the engine live.
  *
- *   out0 ring --frames--> engine(frame, zone of out0, now) --pass--> in0 tx
- *   in0  ring --frames--> engine(frame, zone of in0,  now) --pass--> out0 tx
- *                                  \--emitted frames--> tx of their zone
+ *   out0 rx --frames--> engine(frame, zone of out0, now) --pass--> in0 tx
+ *   in0  rx --frames--> engine(frame, zone of in0,  now) --pass--> out0 tx
+ *                                 \--emitted frames--> tx of their zone
  *
- * Each loop turn takes up to MOAT_IO_RX_BUDGET ring blocks per port, sends
- * the batches (one sendmmsg per port per block), ticks the engine when
+ * The ports are AF_XDP sockets or AF_PACKET rings (io_port.h); nothing
+ * here knows which.  Each loop turn takes up to MOAT_IO_RX_BUDGET batches
+ * of MOAT_IO_RX_BATCH frames per port, sends the transmit queues after
+ * each batch, ticks the engine when
  * MOAT_IO_TICK_NS has passed, drains the engine's events into the log,
  * serves the control socket, and sleeps in ppoll() only when both rings
  * were empty, at most MOAT_IO_POLL_MS, so the engine ticks even with no
@@ -20,18 +22,19 @@
  * then answers every `ctl reload` that waited for that load.
  */
 #include <errno.h>
-#include <linux/if_packet.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "moat/io_afpacket.h"
 #include "moat/io_bridge.h"
 #include "moat/pkt.h"
 
 struct moat_io_bridge {
-	struct moat_io_port ports[2];
-	struct moat_io_port *flush[2];
+	struct moat_io_port *ports[2];   /* owned */
+	struct moat_io_port null_ports[2]; /* stand-ins until opened */
+	char note[256];                  /* why auto fell back, or "" */
 	int zone[2];
 	struct moat_engine *engine;
 	struct moat_io_eventlog *log;
@@ -78,7 +81,7 @@ static struct moat_io_port *port_of_zone(struct moat_io_bridge *b, int zone)
 {
 	for (int i = 0; i < 2; i++)
 		if (b->zone[i] == zone)
-			return &b->ports[i];
+			return b->ports[i];
 	return NULL;
 }
 
@@ -92,15 +95,15 @@ static void send_emitted(struct moat_io_bridge *b)
 			b->emit_no_port++;
 			continue;
 		}
-		moat_io_txq_add_copy(&p->tx, ef->data, ef->len);
+		moat_io_port_send(p, ef->data, ef->len);
 	}
 	moat_emit_reset(&b->emit);
 }
 
 /*
- * A frame a local sender left with a partial checksum (TP_STATUS_CSUMNOTREADY:
- * its tx checksum offload is on, and on a veth no hardware will ever fill
- * it in).  We are the "hardware" on its way out, so complete the checksums
+ * A frame a local sender left with a partial checksum (AF_PACKET's
+ * TP_STATUS_CSUMNOTREADY: its tx checksum offload is on, and on a veth no
+ * hardware will ever fill it in).  We are the "hardware" on its way out, so complete the checksums
  * before the engine checks them; the count stays in rx_csum_partial.
  */
 static void complete_checksums(struct moat_io_rxframe *f)
@@ -112,23 +115,12 @@ static void complete_checksums(struct moat_io_rxframe *f)
 		moat_pkt_fill_checksums(&p);
 }
 
-/* By reference into the ring, or by copy when the frame is in the port's
- * scratch buffer, which the next frame reuses. */
-static void forward(struct moat_io_port *out, const struct moat_io_rxframe *f,
-		    uint8_t *data, uint32_t len)
-{
-	if (f->copied)
-		moat_io_txq_add_copy(&out->tx, data, len);
-	else
-		moat_io_txq_add(&out->tx, data, len);
-}
-
 static void on_frame(void *arg, struct moat_io_port *in,
 		     struct moat_io_rxframe *f)
 {
 	struct moat_io_bridge *b = arg;
-	int i = in == &b->ports[0] ? 0 : 1;
-	struct moat_io_port *out = &b->ports[1 - i];
+	int i = in == b->ports[0] ? 0 : 1;
+	struct moat_io_port *out = b->ports[1 - i];
 	struct moat_frame fr = {
 		.data = f->data,
 		.caplen = f->caplen,
@@ -138,11 +130,17 @@ static void on_frame(void *arg, struct moat_io_port *in,
 	};
 	struct moat_result res;
 
-	if (f->status & TP_STATUS_CSUMNOTREADY)
+	/* A frame the ring cut cannot be judged or sent whole: counted by
+	 * the port layer (oversize or truncated), never seen by the engine. */
+	if (f->caplen < f->wirelen) {
+		moat_io_port_forward(out, in, f);
+		return;
+	}
+	if (f->csum_partial)
 		complete_checksums(f);
 	if (!b->engine) {
 		b->passthrough++;
-		forward(out, f, f->data, f->caplen);
+		moat_io_port_forward(out, in, f);
 		return;
 	}
 	moat_emit_reset(&b->emit);
@@ -152,12 +150,12 @@ static void on_frame(void *arg, struct moat_io_port *in,
 	/* A bridge: what passes leaves by the other side, as it came or as
 	 * the engine rewrote it in place. */
 	if (res.verdict == MOAT_VERDICT_PASS)
-		forward(out, f, fr.data, fr.caplen);
+		moat_io_port_forward(out, in, f);
 	send_emitted(b);
 }
 
 /*
- * Falling behind: the oldest frame of the block just taken waited more
+ * Falling behind: the oldest frame of the batch just taken waited more
  * than SHED_ON_NS in the ring.  A queue of tens of milliseconds costs an
  * honest connection nothing, so shedding waits until frames are a quarter
  * of a second old: the ring (about a second deep at 200 kpps) is then
@@ -170,11 +168,11 @@ enum { SHED_ON_NS = 250000000 };
 
 static void watch_pressure(struct moat_io_bridge *b)
 {
-	uint64_t d = b->ports[0].st.delay_last_ns;
+	uint64_t d = b->ports[0]->st.delay_last_ns;
 	bool shed;
 
-	if (b->ports[1].st.delay_last_ns > d)
-		d = b->ports[1].st.delay_last_ns;
+	if (b->ports[1]->st.delay_last_ns > d)
+		d = b->ports[1]->st.delay_last_ns;
 	shed = b->shed ? d > b->shed_after_ns / 5 : d > b->shed_after_ns;
 	if (shed == b->shed || !b->engine)
 		return;
@@ -187,15 +185,15 @@ static uint32_t rx_all(struct moat_io_bridge *b)
 {
 	uint32_t got = 0;
 
-	/* One block at a time, so the engine's clock is read once per block
-	 * (a block holds at most about 2 ms of traffic at full rate). */
+	/* One batch at a time, so the engine's clock is read once per batch
+	 * (64 frames: tens of microseconds of traffic). */
 	for (int i = 0; i < 2; i++) {
 		for (int k = 0; k < MOAT_IO_RX_BUDGET; k++) {
 			uint32_t n;
 
 			b->now = mono_ns();
-			n = moat_io_port_rx(&b->ports[i], on_frame, b, b->flush,
-					    2, 1);
+			n = moat_io_port_rx(b->ports[i], on_frame, b, b->ports,
+					    2, MOAT_IO_RX_BATCH);
 			if (n == 0)
 				break;
 			got += n;
@@ -238,8 +236,8 @@ static void tick(struct moat_io_bridge *b)
 		send_emitted(b);
 	}
 	for (int i = 0; i < 2; i++) {
-		moat_io_txq_flush(&b->ports[i].tx);
-		moat_io_port_poll_stats(&b->ports[i]);
+		moat_io_port_flush(b->ports[i]);
+		moat_io_port_poll_stats(b->ports[i]);
 	}
 	drain_events(b);
 	moat_io_eventlog_flush(b->log);
@@ -344,8 +342,8 @@ static void stats_view(struct moat_io_bridge *b, struct moat_io_stats_view *v,
 {
 	static const struct moat_io_port *pp[2];
 
-	pp[0] = &b->ports[0];
-	pp[1] = &b->ports[1];
+	pp[0] = b->ports[0];
+	pp[1] = b->ports[1];
 	memset(v, 0, sizeof(*v));
 	memset(zero, 0, sizeof(*zero));
 	v->c = zero;
@@ -422,16 +420,19 @@ struct moat_io_bridge *moat_io_bridge_create(const struct moat_io_bridge_conf *c
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	b->ports[0].fd = b->ports[1].fd = -1;
 	for (int i = 0; i < 2; i++) {
-		r = moat_io_port_open(&b->ports[i], c->ifname[i], &what);
+		moat_io_port_init_null(&b->null_ports[i], c->ifname[i], 1500);
+		b->ports[i] = &b->null_ports[i];
+	}
+	for (int i = 0; i < 2; i++) {
+		r = moat_io_afpacket_open(&b->ports[i], c->ifname[i], &what);
 		if (r < 0) {
+			b->ports[i] = &b->null_ports[i];
 			snprintf(err, errlen, "%s: %s: %s", c->ifname[i], what,
 				 strerror(-r));
 			goto fail;
 		}
 		b->zone[i] = c->zone[i];
-		b->flush[i] = &b->ports[i];
 	}
 	b->engine = c->engine;
 	b->log = c->log;
@@ -457,14 +458,19 @@ void moat_io_bridge_destroy(struct moat_io_bridge *b)
 		return;
 	moat_io_ctl_close(b->ctl);
 	for (int i = 0; i < 2; i++)
-		moat_io_port_close(&b->ports[i]);
+		moat_io_port_close(b->ports[i]);
 	free(b);
 }
 
 const struct moat_io_port *moat_io_bridge_port(const struct moat_io_bridge *b,
 					       int i)
 {
-	return &b->ports[i];
+	return b->ports[i];
+}
+
+const char *moat_io_bridge_note(const struct moat_io_bridge *b)
+{
+	return b->note;
 }
 
 static int wait_for_work(struct moat_io_bridge *b, const sigset_t *open_mask,
@@ -475,7 +481,7 @@ static int wait_for_work(struct moat_io_bridge *b, const sigset_t *open_mask,
 	int n = 0, nctl, r;
 
 	for (int i = 0; i < 2; i++)
-		pfd[n++] = (struct pollfd){ .fd = b->ports[i].fd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = b->ports[i]->fd, .events = POLLIN };
 	/* A finished load wakes the loop at once. */
 	if (b->reload)
 		pfd[n++] = (struct pollfd){ .fd = moat_io_reload_fd(b->reload),
@@ -515,6 +521,10 @@ int moat_io_bridge_run(struct moat_io_bridge *b)
 	moat_io_eventlog_note(b->log, "start", "");
 	while (!got_stop) {
 		busy = rx_all(b) > 0;
+		/* Frames the kernel has not taken yet (an AF_XDP TX ring
+		 * sent in slices): go round again instead of sleeping. */
+		for (int i = 0; i < 2; i++)
+			busy |= moat_io_port_flush(b->ports[i]);
 		tick(b);
 		if (got_hup)
 			on_hup(b);
@@ -524,8 +534,8 @@ int moat_io_bridge_run(struct moat_io_bridge *b)
 			break;
 	}
 	for (int i = 0; i < 2; i++) {
-		moat_io_txq_flush(&b->ports[i].tx);
-		moat_io_port_poll_stats(&b->ports[i]);
+		moat_io_port_flush(b->ports[i]);
+		moat_io_port_poll_stats(b->ports[i]);
 	}
 	drain_events(b);
 	moat_io_eventlog_note(b->log, "stop", "");

@@ -32,12 +32,12 @@ static void port_text(struct moat_io_buf *b, const struct moat_io_port *p)
 		"port %s rx %" PRIu64 " tx %" PRIu64 " tx-errors %" PRIu64
 		" oversize %" PRIu64 " truncated %" PRIu64 " csum-partial %" PRIu64
 		" ring-drops %" PRIu64 " bad %" PRIu64 " ring-delay-avg-us %" PRIu64
-		" ring-delay-max-us %" PRIu64 "\n",
-		p->ifname, p->st.rx_packets, p->tx.st.packets, p->tx.st.errors,
-		p->tx.st.oversize, p->st.rx_truncated, p->st.rx_csum_partial,
+		" ring-delay-max-us %" PRIu64 " zerocopy %" PRIu64 " io %s\n",
+		p->ifname, p->st.rx_packets, p->tx.packets, p->tx.errors,
+		p->tx.oversize, p->st.rx_truncated, p->st.rx_csum_partial,
 		p->st.kernel_drops, p->st.rx_bad,
-		p->st.delay_blocks ? p->st.delay_sum_ns / p->st.delay_blocks / 1000 : 0,
-		p->st.delay_max_ns / 1000);
+		p->st.delay_batches ? p->st.delay_sum_ns / p->st.delay_batches / 1000 : 0,
+		p->st.delay_max_ns / 1000, p->tx.zerocopy, p->mode);
 }
 
 void moat_io_stats_text(struct moat_io_buf *b, const struct moat_io_stats_view *v)
@@ -69,12 +69,12 @@ static void port_json(struct moat_io_buf *b, const struct moat_io_port *p,
 		",\"oversize\":%" PRIu64 ",\"truncated\":%" PRIu64
 		",\"csum_partial\":%" PRIu64 ",\"ring_drops\":%" PRIu64
 		",\"ring_delay_avg_us\":%" PRIu64 ",\"ring_delay_max_us\":%" PRIu64
-		",\"offloads\":%u}%s",
-		p->ifname, p->st.rx_packets, p->tx.st.packets, p->tx.st.errors,
-		p->tx.st.oversize, p->st.rx_truncated, p->st.rx_csum_partial,
+		",\"offloads\":%u,\"io\":\"%s\"}%s",
+		p->ifname, p->st.rx_packets, p->tx.packets, p->tx.errors,
+		p->tx.oversize, p->st.rx_truncated, p->st.rx_csum_partial,
 		p->st.kernel_drops,
-		p->st.delay_blocks ? p->st.delay_sum_ns / p->st.delay_blocks / 1000 : 0,
-		p->st.delay_max_ns / 1000, p->offloads, last ? "" : ",");
+		p->st.delay_batches ? p->st.delay_sum_ns / p->st.delay_batches / 1000 : 0,
+		p->st.delay_max_ns / 1000, p->offloads, p->mode, last ? "" : ",");
 }
 
 void moat_io_stats_json(struct moat_io_buf *b, const struct moat_io_stats_view *v)
@@ -131,18 +131,18 @@ static void prom_ports(struct moat_io_buf *b, const struct moat_io_stats_view *v
 		  "VLAN tags put back from the kernel's metadata.",
 		  offsetof(struct moat_io_port_stats, rx_vlan), false },
 		{ "moat_port_tx_packets_total", "Frames sent.",
-		  offsetof(struct moat_io_txq_stats, packets), true },
+		  offsetof(struct moat_io_tx_stats, packets), true },
 		{ "moat_port_tx_errors_total", "Frames the kernel refused to send.",
-		  offsetof(struct moat_io_txq_stats, errors), true },
+		  offsetof(struct moat_io_tx_stats, errors), true },
 		{ "moat_port_oversize_total", "Frames longer than the MTU: not sent.",
-		  offsetof(struct moat_io_txq_stats, oversize), true },
+		  offsetof(struct moat_io_tx_stats, oversize), true },
 	};
 
 	for (size_t k = 0; k < sizeof(m) / sizeof(m[0]); k++) {
 		prom_head(b, m[k].name, "counter", m[k].help);
 		for (int i = 0; i < v->nports; i++) {
 			const struct moat_io_port *p = v->ports[i];
-			const char *base = m[k].tx ? (const char *)&p->tx.st
+			const char *base = m[k].tx ? (const char *)&p->tx
 						   : (const char *)&p->st;
 			uint64_t val = *(const uint64_t *)(base + m[k].off);
 

@@ -137,13 +137,11 @@ static struct fixture *make_fixture(void)
 	f->c.reason[MOAT_R_STATE_MATCH] = 7;
 	f->c.reason[MOAT_R_SPOOF_ZONE] = 2;
 	f->c.reason[MOAT_R_POLICY_DROP] = 1;
-	moat_io_port_init_mem(&f->ports[0], NULL, 0, 0, -1, 1500);
-	moat_io_port_init_mem(&f->ports[1], NULL, 0, 0, -1, 1500);
-	snprintf(f->ports[0].ifname, sizeof(f->ports[0].ifname), "out0");
-	snprintf(f->ports[1].ifname, sizeof(f->ports[1].ifname), "in0");
+	moat_io_port_init_null(&f->ports[0], "out0", 1500);
+	moat_io_port_init_null(&f->ports[1], "in0", 1500);
 	f->ports[0].st.rx_packets = 8;
-	f->ports[1].tx.st.packets = 5;
-	f->ports[1].tx.st.oversize = 1;
+	f->ports[1].tx.packets = 5;
+	f->ports[1].tx.oversize = 1;
 	f->ports[0].st.delay_max_ns = 2500000;
 	f->pp[0] = &f->ports[0];
 	f->pp[1] = &f->ports[1];
