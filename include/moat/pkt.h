@@ -137,6 +137,9 @@ struct moat_pkt {
 	uint8_t tos;         /* or traffic class */
 	uint8_t frag;        /* enum moat_frag_bit */
 	uint16_t frag_off;   /* in bytes */
+	uint16_t frag_data_off; /* a fragment: where its fragmentable part
+				 * starts (IPv4: after the header; IPv6: after
+				 * the fragment header); else 0 */
 	uint32_t frag_id;
 	struct moat_addr src, dst;
 

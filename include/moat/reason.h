@@ -45,6 +45,17 @@ enum moat_verdict {
 	X(ICMP_BAD_HEADER, "icmp-bad-header")                                  \
 	X(L4_BAD_CHECKSUM, "l4-bad-checksum")                                  \
 	X(FRAGMENT, "fragment")                                                \
+	/* fragments (src/frag; frag-tiny and frag-too-big found by decode) */ \
+	X(FRAG_TINY, "frag-tiny")                                              \
+	X(FRAG_TOO_BIG, "frag-too-big")                                        \
+	X(FRAG_HELD, "frag-held")                                              \
+	X(FRAG_FIRST_PASSED, "frag-first-passed")                              \
+	X(FRAG_FIRST_DROPPED, "frag-first-dropped")                            \
+	X(FRAG_DUPLICATE, "frag-duplicate")                                    \
+	X(FRAG_OVERLAP, "frag-overlap")                                        \
+	X(FRAG_TOO_MANY, "frag-too-many")                                      \
+	X(FRAG_POOL_FULL, "frag-pool-full")                                    \
+	X(FRAG_TIMEOUT, "frag-timeout")                                        \
 	/* sanity and antispoof (src/engine) */                                \
 	X(SPOOF_ZONE, "spoof-zone")                                            \
 	X(SPOOF_EGRESS, "spoof-egress")                                        \

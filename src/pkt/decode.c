@@ -21,7 +21,7 @@ static void reset_view(struct moat_pkt *p)
 	p->payload_len = p->l3_len = 0;
 	p->have = 0;
 	p->ipv = p->proto = p->ttl = p->tos = p->frag = 0;
-	p->frag_off = 0;
+	p->frag_off = p->frag_data_off = 0;
 	p->frag_id = 0;
 	p->src.family = p->dst.family = MOAT_AF_NONE;
 	p->sport = p->dport = 0;

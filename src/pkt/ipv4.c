@@ -105,12 +105,13 @@ static enum moat_reason check_totlen(struct moat_pkt *p, uint32_t ihl,
 
 /*
  * Fragment fields.  All but the last piece must carry a multiple of 8 bytes
- * (RFC 791), and the reassembled packet cannot exceed 65535 bytes (the
- * "ping of death").  An offset of exactly 8 bytes for TCP can only serve to
- * overwrite the flags of the first piece (RFC 1858 section 3.4).
+ * (RFC 791), and the reassembled packet, header included, cannot exceed
+ * the 65535 bytes its total length can say (the "ping of death").  An
+ * offset of exactly 8 bytes for TCP can only serve to overwrite the flags
+ * of the first piece (RFC 1858 section 3.4).
  */
 static enum moat_reason check_frag(struct moat_pkt *p, uint16_t ff,
-				   uint32_t data_len)
+				   uint32_t ihl, uint32_t data_len)
 {
 	uint32_t off = (uint32_t)(ff & IP4_OFF_MASK) * 8;
 
@@ -123,12 +124,13 @@ static enum moat_reason check_frag(struct moat_pkt *p, uint16_t ff,
 	if (!(ff & IP4_F_MF) && off == 0)
 		return MOAT_R_NONE;
 	p->frag |= MOAT_FRAG_IS;
+	p->frag_data_off = p->l4_off;
 	if (off != 0)
 		p->frag |= MOAT_FRAG_LATER;
 	if ((ff & IP4_F_MF) && (data_len % 8) != 0)
 		return MOAT_R_IP4_BAD_FRAG;
-	if (off + data_len > 0xffff)
-		return MOAT_R_IP4_BAD_FRAG;
+	if (ihl + off + data_len > 0xffff)
+		return MOAT_R_FRAG_TOO_BIG;
 	if (off == 8 && p->proto == MOAT_IPPROTO_TCP)
 		return MOAT_R_IP4_BAD_FRAG;
 	return MOAT_R_NONE;
@@ -170,5 +172,5 @@ enum moat_reason moat_pkt_decode_ipv4(struct moat_pkt *p,
 		if (r != MOAT_R_NONE)
 			return r;
 	}
-	return check_frag(p, rd16(h + 6), totlen - ihl);
+	return check_frag(p, rd16(h + 6), ihl, totlen - ihl);
 }

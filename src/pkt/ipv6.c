@@ -129,27 +129,42 @@ static enum moat_reason check_plen(struct moat_pkt *p, uint32_t plen,
 
 /*
  * Fragment header found: RFC 8200 4.5 asks non-last pieces to carry a
- * multiple of 8 bytes and caps the reassembled size; RFC 7112 asks the
- * first piece to hold the whole header chain, up to and including the
- * upper-layer header (checked by the L4 decoders' truncation tests through
- * ip_end).  A fragment header with offset 0 and M clear is an atomic
- * fragment (RFC 6946): a whole packet, processed as one.
+ * multiple of 8 bytes and discards a fragment whose offset and length would
+ * make the reassembled payload (the unfragmentable headers after the IPv6
+ * header, then the fragmentable part) longer than 65535 bytes.  RFC 7112
+ * asks the first piece to hold the whole header chain, up to and including
+ * the upper-layer header (checked by the L4 decoders' truncation tests
+ * through ip_end, and by the walk for the extension headers).  A fragment
+ * header with offset 0 and M clear is an atomic fragment (RFC 6946): a whole
+ * packet, processed as one, independent of any other fragment.
  */
 static enum moat_reason check_frag(struct moat_pkt *p,
 				   const struct ip6_frag_info *f,
 				   uint32_t data_len)
 {
+	uint32_t unfrag = f->hdr_off - p->l3_off - IP6_HLEN;
+
 	p->frag_id = f->id;
 	p->frag_off = f->off;
 	if (!f->more && f->off == 0)
 		return MOAT_R_NONE;
 	p->frag = MOAT_FRAG_IS | (f->more ? MOAT_FRAG_MF : 0) |
 		  (f->off ? MOAT_FRAG_LATER : 0);
+	p->frag_data_off = (uint16_t)(f->hdr_off + IP6_FRAG_HLEN);
 	if (f->more && (data_len % 8) != 0)
 		return MOAT_R_IP6_BAD_FRAG;
-	if ((uint32_t)f->off + data_len > 0xffff)
-		return MOAT_R_IP6_BAD_FRAG;
+	if (unfrag + f->off + data_len > 0xffff)
+		return MOAT_R_FRAG_TOO_BIG;
 	return MOAT_R_NONE;
+}
+
+/* A header of the chain cut by the IP length: malformed, unless it is the
+ * first fragment's, which had to hold the whole chain (RFC 7112). */
+static enum moat_reason cut_chain(const struct ip6_frag_info *f)
+{
+	if (f->seen && f->off == 0 && f->more)
+		return MOAT_R_FRAG_TINY;
+	return MOAT_R_IP6_BAD_EXTHDR;
 }
 
 enum moat_reason moat_pkt_decode_ipv6(struct moat_pkt *p,
@@ -183,7 +198,7 @@ enum moat_reason moat_pkt_decode_ipv6(struct moat_pkt *p,
 	 * the snaplen merely truncated: walk to the nearer end, then tell. */
 	r = moat_pkt_ip6_walk(p->frame, b->cap_end, &nh, &off, &frag);
 	if (r == MOAT_R_TRUNCATED && b->cap_end == b->ip_end)
-		r = MOAT_R_IP6_BAD_EXTHDR;
+		r = cut_chain(&frag);
 	if (r != MOAT_R_NONE)
 		return r;
 	p->proto = nh;

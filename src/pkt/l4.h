@@ -9,9 +9,10 @@
 
 /*
  * Past the IP length: a first fragment too small to hold its L4 header is an
- * attack on filters (RFC 1858 3.1, RFC 7112); any other packet that claims
- * to end before its own L4 header is truncated.  Past the capture only
- * (snaplen cut): truncated.
+ * attack on filters (the tiny fragment of RFC 1858 3.1; RFC 7112 for IPv6:
+ * the first fragment holds the whole header chain); any other packet that
+ * claims to end before its own L4 header is truncated.  Past the capture
+ * only (snaplen cut): truncated.
  */
 static inline enum moat_reason l4_header_fits(const struct moat_pkt *p,
 					      const struct pkt_bounds *b,
@@ -21,8 +22,7 @@ static inline enum moat_reason l4_header_fits(const struct moat_pkt *p,
 
 	if (off + need > b->ip_end) {
 		if (p->frag & MOAT_FRAG_IS)
-			return p->ipv == 4 ? MOAT_R_IP4_BAD_FRAG
-					   : MOAT_R_IP6_BAD_FRAG;
+			return MOAT_R_FRAG_TINY;
 		return MOAT_R_TRUNCATED;
 	}
 	if (off + need > b->cap_end)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The engine is a pure function of (packet, zone, time): the libraries of
-# the core (util, pkt, rules, conntrack, synproxy, engine) must not read a
-# clock or touch a socket, and those on the packet's path must not print.
+# the core (util, pkt, rules, conntrack, frag, synproxy, engine) must not
+# read a clock or touch a socket, and those on the packet's path must not
+# print.
 # nm -u lists what each library needs from outside; this checks the lists.
 # (The rules library reads configuration files and prints the compiled
 # form for `moat check --print`: control plane, so stdio is allowed there;
@@ -14,7 +15,7 @@ net='socket|bind|connect|accept|listen|send|sendto|sendmsg|sendmmsg|recv|recvfro
 print='printf|fprintf|vfprintf|puts|fputs|fputc|putchar|fwrite|perror|syslog|dprintf'
 fail=0
 for lib in util/libmoat_util.a pkt/libmoat_pkt.a rules/libmoat_rules.a \
-	   conntrack/libmoat_ct.a synproxy/libmoat_syn.a \
+	   conntrack/libmoat_ct.a frag/libmoat_frag.a synproxy/libmoat_syn.a \
 	   engine/libmoat_engine.a; do
 	deny="^($clock|$net)\$"
 	case $lib in

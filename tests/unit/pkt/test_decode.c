@@ -24,7 +24,7 @@ struct edit {
 struct row {
 	const char *name;
 	enum base base;
-	struct edit ed[3];
+	struct edit ed[4];
 	int ned;
 	int caplen_delta;    /* added to the frame length */
 	int wire_extra;      /* wirelen = caplen + this */
@@ -75,8 +75,15 @@ static const struct row rows[] = {
 	  MOAT_FRAG_IS | MOAT_FRAG_LATER },
 	{ "later fragment df", B_TCP4, { E(20, 0x40 | 0x20), E(21, 3) }, 2, 0, 0, MOAT_R_NONE, 40,
 	  MOAT_FRAG_DF | MOAT_FRAG_MF | MOAT_FRAG_IS | MOAT_FRAG_LATER },
-	{ "fragment past 64k", B_TCP4, { E(20, 0x1f), E(21, 0xff) }, 2, 0, 0, MOAT_R_IP4_BAD_FRAG, -1, 0 },
-	{ "tiny first fragment", B_TCP4, { E(20, 0x20), E(17, 36) }, 2, -24, 0, MOAT_R_IP4_BAD_FRAG, -1, 0 },
+	/* RFC 791: the reassembled total length, header included, <= 65535. */
+	{ "fragment past 64k", B_TCP4, { E(20, 0x1f), E(21, 0xff) }, 2, 0, 0, MOAT_R_FRAG_TOO_BIG, -1, 0 },
+	{ "fragment ends at 64k", B_TCP4, { E(20, 0x1f), E(21, 0xfc), E(16, 0), E(17, 31) }, 4, -29, 0,
+	  MOAT_R_NONE, 11, MOAT_FRAG_IS | MOAT_FRAG_LATER },
+	{ "fragment one past 64k", B_TCP4, { E(20, 0x1f), E(21, 0xfc), E(16, 0), E(17, 32) }, 4, -28, 0,
+	  MOAT_R_FRAG_TOO_BIG, -1, 0 },
+	/* RFC 1858 3.1: the first fragment holds the whole TCP header. */
+	{ "tiny first fragment", B_TCP4, { E(20, 0x20), E(17, 36) }, 2, -24, 0, MOAT_R_FRAG_TINY, -1, 0 },
+	{ "first fragment cuts options", B_TCP4, { E(20, 0x20), E(17, 52) }, 2, -8, 0, MOAT_R_FRAG_TINY, -1, 0 },
 	{ "tcp6 valid", B_TCP6, {}, 0, 0, 0, MOAT_R_NONE, 0, 0 },
 	{ "ip6 plen over capture", B_TCP6, { E(19, 80) }, 1, 0, 0, MOAT_R_IP6_BAD_PLEN, -1, 0 },
 	{ "ip6 padding", B_TCP6, {}, 0, 4, 0, MOAT_R_NONE, 0, 0 },
@@ -437,6 +444,37 @@ static void ip6_special_headers(void **state)
 	assert_int_equal(p.frag, MOAT_FRAG_IS | MOAT_FRAG_MF);
 	assert_int_equal(p.frag_id, 7);
 	assert_int_equal(p.dport, 53);
+	assert_int_equal(p.frag_data_off, 14 + 40 + 8);
+	/* RFC 7112: a first fragment too short for its TCP header. */
+	body[0] = 6;
+	len = frame_ip6(f, 44, body, 8 + 8);
+	assert_int_equal(moat_pkt_decode(&p, f, len, len, MOAT_LINK_ETHERNET),
+			 MOAT_R_FRAG_TINY);
+	/* RFC 7112: ... or for an extension header after the fragment
+	 * header (destination options claiming 16 bytes, 8 there). */
+	body[0] = 60;
+	memcpy(body + 8, (const uint8_t[]){ 17, 1, 1, 4, 0, 0, 0, 0 }, 8);
+	len = frame_ip6(f, 44, body, 16);
+	assert_int_equal(moat_pkt_decode(&p, f, len, len, MOAT_LINK_ETHERNET),
+			 MOAT_R_FRAG_TINY);
+	/* The same cut chain in an unfragmented packet: malformed. */
+	len = frame_ip6(f, 60, body + 8, 8);
+	assert_int_equal(moat_pkt_decode(&p, f, len, len, MOAT_LINK_ETHERNET),
+			 MOAT_R_IP6_BAD_EXTHDR);
+	body[0] = 17;
+	memcpy(body + 8, (const uint8_t[]){ 0x30, 0x39, 0, 53, 0, 16, 0, 0 }, 8);
+	/* RFC 8200 4.5: offset + length past a 65535-byte payload. */
+	body[2] = 0xff;
+	body[3] = 0xf0;             /* offset 65520, last */
+	len = frame_ip6(f, 44, body, 8 + 15);
+	assert_int_equal(moat_pkt_decode(&p, f, len, len, MOAT_LINK_ETHERNET),
+			 MOAT_R_NONE);
+	assert_int_equal(p.frag, MOAT_FRAG_IS | MOAT_FRAG_LATER);
+	len = frame_ip6(f, 44, body, 8 + 16);
+	assert_int_equal(moat_pkt_decode(&p, f, len, len, MOAT_LINK_ETHERNET),
+			 MOAT_R_FRAG_TOO_BIG);
+	body[2] = 0;
+	body[3] = 1;
 	/* Offset 8, odd length with M: refused; without M: a later piece. */
 	body[3] = 8 | 1;
 	len = frame_ip6(f, 44, body, 21);
