@@ -517,6 +517,8 @@ int moat_rule_shadow_find(const struct moat_config *c, int *by,
 	if (index_build(&x, c) < 0)
 		return -ENOMEM;
 	for (j = 0; j < c->nrules; j++) {
+		/* No field with a witness leaves no candidate: not shadowed. */
+		memset(&best, 0, sizeof(best));
 		best.total = UINT64_MAX;
 		for (int i = 0; i < DIM_COUNT; i++)
 			if (dim_cands(&x.d[i], &x.fs[i][j], (uint32_t)j, &k) &&
