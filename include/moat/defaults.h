@@ -35,9 +35,9 @@ enum moat_default {
 	 * 128, so cookies start before the server's own queue overflows. */
 	MOAT_DEFAULT_SYNCOOKIES_THRESHOLD = 64,
 
-	/* syncookies-rate 1000 SYNs a second to one destination: well above
-	 * what honest clients of one service open (a busy web server's
-	 * hundreds a second), well below a flood. */
+	/* syncookies-rate 1000 SYNs a second to one destination: more than
+	 * the honest clients of one small service open in a second, far
+	 * less than a flood sends. */
 	MOAT_DEFAULT_SYNCOOKIES_RATE = 1000,
 
 	/* syncookies-quiet 10 s: longer than a flood's usual pauses (so
