@@ -103,11 +103,10 @@ struct moat_ct_params {
 };
 
 /*
- * Defaults (pf's and Linux's orders of magnitude): opening 30 s,
- * established 24 h, closing 120 s, time-wait 120 s (2*MSL, RFC 9293),
- * UDP first 60 s, UDP multiple 120 s, ICMP 30 s, other protocols 600 s
- * (Linux's generic timeout); 65536 flows; strict
- * pickup; rst_exact on.  The seed is left zero: set it.
+ * The defaults of moat.conf(5)'s options (moat/defaults.h: max-flows, the
+ * timeouts, pickup, rst-check), so that a table made without a
+ * configuration behaves as the engine's with an empty one.  The seed is
+ * left zero: set it.
  */
 void moat_ct_params_default(struct moat_ct_params *p);
 

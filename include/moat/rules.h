@@ -86,22 +86,23 @@ enum moat_timeout {
 
 enum { MOAT_OPT_PATH_MAX = 256 };
 
+/* Defaults: moat/defaults.h (moat_options_defaults() applies them). */
 struct moat_options {
-	uint8_t policy;            /* enum moat_policy; default drop */
-	uint8_t syncookies;        /* enum moat_syncookies_mode; default auto */
-	bool antispoof;            /* default on */
-	uint32_t max_flows;        /* default 262144 */
-	uint8_t pickup;            /* enum moat_pickup; default off */
-	uint32_t timeout[MOAT_TIMEOUT_COUNT]; /* seconds; see moat.conf(5) */
-	uint32_t syncookies_threshold; /* half-open per destination; default 64 */
-	uint32_t syncookies_rate;  /* SYNs per second per destination; 1000 */
-	uint32_t syncookies_quiet; /* seconds calm before leaving cookies; 10 */
-	uint8_t rst_check;         /* enum moat_rst_check; default exact */
-	uint8_t checksum;          /* enum moat_checksum_mode; default verify */
-	bool detect_hijack;        /* default off */
+	uint8_t policy;            /* enum moat_policy */
+	uint8_t syncookies;        /* enum moat_syncookies_mode */
+	bool antispoof;
+	uint32_t max_flows;        /* flow table size, fixed at create */
+	uint8_t pickup;            /* enum moat_pickup */
+	uint32_t timeout[MOAT_TIMEOUT_COUNT]; /* seconds */
+	uint32_t syncookies_threshold; /* half-open per destination */
+	uint32_t syncookies_rate;  /* SYNs per second per destination */
+	uint32_t syncookies_quiet; /* seconds calm before leaving cookies */
+	uint8_t rst_check;         /* enum moat_rst_check */
+	uint8_t checksum;          /* enum moat_checksum_mode */
+	bool detect_hijack;
 	bool hijack_block;         /* `detect hijack block`: RST both sides */
 	int bogon_set;             /* `bogons @set`: named set index, or -1 */
-	bool nonip_pass;           /* non-IP frames (ARP...): default pass */
+	bool nonip_pass;           /* non-IP frames (ARP...) */
 	bool log;                  /* `log` given in options */
 	char log_file[MOAT_OPT_PATH_MAX]; /* "" = the default sink (stderr) */
 };

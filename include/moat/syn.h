@@ -319,11 +319,17 @@ void moat_syn_backend_get(const struct moat_syn_backend *b,
  * moat_syn_dst_state.
  */
 struct moat_syn_mode_params {
-	uint32_t half_open;      /* switch to cookies at this many; 0: 256 */
-	uint32_t rate;           /* ... or at this many SYN/s; 0: 1000 */
-	uint32_t quiet_s;        /* back after this long under half of both;
-				    0: 10 */
+	uint32_t half_open;      /* switch to cookies at this many */
+	uint32_t rate;           /* ... or at this many SYN/s */
+	uint32_t quiet_s;        /* back after this long under half of both */
 };
+
+/*
+ * The options' defaults (moat/defaults.h: syncookies-threshold,
+ * syncookies-rate, syncookies-quiet).  A field left 0 in the params given
+ * to moat_syn_mode_create() or moat_syn_mode_set() takes its default.
+ */
+void moat_syn_mode_params_default(struct moat_syn_mode_params *p);
 
 /* A destination switched mode; the engine logs and counts it. */
 struct moat_syn_mode_event {

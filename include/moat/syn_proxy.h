@@ -61,17 +61,33 @@ enum {
 	MOAT_SYN_TICK_EVENTS = 16,
 };
 
+/*
+ * The tables' sizes: a size left 0 follows @max_flows, the size of the
+ * flow table the proxy serves (moat_syn_params_size() says how), so that a
+ * small engine is cheap to create.
+ */
 struct moat_syn_params {
 	uint8_t secret[MOAT_SYN_SECRET_LEN]; /* all zero is refused */
 	uint32_t key_epoch_counters; /* 0: MOAT_SYN_KEY_EPOCH_COUNTERS */
-	uint32_t rtx_slots;          /* 0: 65536 */
-	uint32_t backend_slots;      /* 0: 4096 */
-	uint32_t mode_slots;         /* 0: 1024 */
-	uint32_t flows;              /* handshakes with servers at once;
-					0: 4096 */
-	uint32_t holds;              /* held segments in all; 0: 4096 */
+	uint32_t max_flows;          /* 0: MOAT_DEFAULT_MAX_FLOWS */
+	uint32_t rtx_slots;          /* cookie SYN-ACKs to resend */
+	uint32_t backend_slots;      /* servers whose options are learned */
+	uint32_t mode_slots;         /* destinations the detector watches */
+	uint32_t flows;              /* handshakes with servers at once */
+	uint32_t holds;              /* held segments in all */
 	struct moat_syn_mode_params mode; /* the detector's thresholds */
 };
+
+/*
+ * Fill the sizes of @par left 0 from @par->max_flows (0: the default
+ * max-flows): the retransmit table a quarter of the flow table, servers
+ * and handshakes with them 1/64, detector slots 1/256, each at least 16
+ * and at most what the default max-flows gives (65536, 4096, 4096,
+ * 1024), so that tables beyond it do not grow the proxy's bytes per
+ * flow.  moat_syn_create() calls it; it is public so that a caller can
+ * see the sizes it will get.
+ */
+void moat_syn_params_size(struct moat_syn_params *par);
 
 struct moat_syn;
 

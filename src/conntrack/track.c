@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "conntrack/ct_internal.h"
+#include "moat/defaults.h"
 
 static const char *const state_names[MOAT_CT_STATE_COUNT] = {
 	[MOAT_CT_NONE] = "none",
@@ -35,20 +36,22 @@ const char *moat_ct_state_name(enum moat_ct_state s)
 	return state_names[s];
 }
 
+/* The same table as the options' (moat/defaults.h): a table made without
+ * a configuration behaves as one made from an empty configuration. */
 void moat_ct_params_default(struct moat_ct_params *p)
 {
 	memset(p, 0, sizeof(*p));
-	p->max_flows = 65536;
-	p->to.tcp_opening = 30;
-	p->to.tcp_established = 24 * 3600;
-	p->to.tcp_closing = 120;
-	p->to.tcp_timewait = 120;
-	p->to.udp_first = 60;
-	p->to.udp_multiple = 120;
-	p->to.icmp = 30;
-	p->to.other = 600;
-	p->pickup_loose = false;
-	p->rst_exact = true;
+	p->max_flows = MOAT_DEFAULT_MAX_FLOWS;
+	p->to.tcp_opening = MOAT_DEFAULT_TIMEOUT_TCP_OPENING;
+	p->to.tcp_established = MOAT_DEFAULT_TIMEOUT_TCP_ESTABLISHED;
+	p->to.tcp_closing = MOAT_DEFAULT_TIMEOUT_TCP_CLOSING;
+	p->to.tcp_timewait = MOAT_DEFAULT_TIMEOUT_TCP_TIMEWAIT;
+	p->to.udp_first = MOAT_DEFAULT_TIMEOUT_UDP_FIRST;
+	p->to.udp_multiple = MOAT_DEFAULT_TIMEOUT_UDP_MULTIPLE;
+	p->to.icmp = MOAT_DEFAULT_TIMEOUT_ICMP;
+	p->to.other = MOAT_DEFAULT_TIMEOUT_OTHER;
+	p->pickup_loose = MOAT_DEFAULT_PICKUP_LOOSE;
+	p->rst_exact = MOAT_DEFAULT_RST_EXACT;
 }
 
 /* UDP: the first packet back makes the flow "multiple" (replied). */

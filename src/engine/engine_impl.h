@@ -22,7 +22,10 @@ enum {
 	 * kernel's icmp_ratelimit do). */
 	MOAT_ENGINE_REJECT_RATE = 100,
 	MOAT_ENGINE_EXPIRE_BUDGET = 4096, /* flows expired per tick at most */
-	MOAT_ENGINE_KNOWN_SLOTS = 1 << 16, /* sources with a handshake: 256 KiB */
+	/* Sources with a handshake (known.c): a quarter of max-flows, at
+	 * least 64 and at most 65536 (256 KiB). */
+	MOAT_ENGINE_KNOWN_MIN = 64,
+	MOAT_ENGINE_KNOWN_MAX = 1 << 16,
 	/* Challenge ACKs (RFC 5961 section 7 asks for a throttle): this many
 	 * a second on average, the budget of each second drawn between half
 	 * and 1.5 times it (challenge.c says why); Linux's per-host limit

@@ -48,9 +48,11 @@ enum {
 	/* Bytes hashed for the head fingerprint: enough to compare segments
 	 * that start at the same SEQ but were cut differently. */
 	HIJACK_HEAD = 64,
-	HIJACK_SEG_MIN = 4096,
+	/* Fingerprints: a quarter of max-flows, flow states a quarter of
+	 * those, within these bounds (small engines stay small). */
+	HIJACK_SEG_MIN = 64,
 	HIJACK_SEG_MAX = 1 << 20,
-	HIJACK_FLOW_MIN = 1024,
+	HIJACK_FLOW_MIN = 16,
 	/* Joncheray's storms run at line rate; 8 unsent ACKs per direction
 	 * in one second is well above anything a single lost segment gives
 	 * (a few duplicate ACKs). */

@@ -22,14 +22,26 @@ struct moat_known {
 	uint32_t tag[]; /* 0 = empty */
 };
 
+/* A quarter of the flow table, as a power of two within the bounds: more
+ * sources than that with live handshakes would not fit its flows anyway. */
+static uint32_t known_slots(uint32_t max_flows)
+{
+	uint32_t n = MOAT_ENGINE_KNOWN_MIN;
+
+	while (n < max_flows / 4 && n < MOAT_ENGINE_KNOWN_MAX)
+		n <<= 1;
+	return n;
+}
+
 int moat_engine_known_create(struct moat_engine *e)
 {
+	uint32_t n = known_slots(e->opt.max_flows);
 	struct moat_known *k;
 
-	k = calloc(1, sizeof(*k) + MOAT_ENGINE_KNOWN_SLOTS * sizeof(k->tag[0]));
+	k = calloc(1, sizeof(*k) + n * sizeof(k->tag[0]));
 	if (!k)
 		return -1;
-	k->mask = MOAT_ENGINE_KNOWN_SLOTS - 1;
+	k->mask = n - 1;
 	crypto_generichash(k->key, sizeof(k->key),
 			   (const uint8_t *)"moat known sources", 18, e->secret,
 			   sizeof(e->secret));

@@ -40,6 +40,7 @@ int moat_engine_syn_create(struct moat_engine *e)
 
 	memset(&par, 0, sizeof(par));
 	memcpy(par.secret, e->secret, sizeof(par.secret));
+	par.max_flows = e->opt.max_flows; /* the proxy's tables follow it */
 	mode_params(e, &par.mode);
 	e->syn = moat_syn_create(&par);
 	return e->syn ? 0 : -1;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "moat/defaults.h"
 #include "rules/parse.h"
 
 static const char *const timeout_names[MOAT_TIMEOUT_COUNT] = {
@@ -26,41 +27,35 @@ const char *moat_timeout_name(enum moat_timeout t)
 	return (unsigned)t < MOAT_TIMEOUT_COUNT ? timeout_names[t] : NULL;
 }
 
-/*
- * Defaults.  Timeouts follow pf(4)'s (tcp.opening 30 s, tcp.established
- * 24 h, tcp.closing 15 min) except tcp.timewait, 60 s: long enough for the
- * last ACK's retransmissions, shorter than pf's tcp.closed 90 s so a flood
- * of short connections frees slots sooner.  UDP and ICMP as pf.  Other
- * protocols (GRE, ESP, SCTP...: one flow per address pair and protocol)
- * 600 s, Linux conntrack's generic timeout: tunnels go quiet for longer
- * than pf's other.multiple 60 s.
- */
+/* Defaults: moat/defaults.h, which says why each is what it is. */
 void moat_options_defaults(struct moat_options *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->policy = MOAT_POLICY_DROP;
-	o->syncookies = MOAT_SYNCOOKIES_AUTO;
-	o->antispoof = true;
-	o->max_flows = 262144;
-	o->pickup = MOAT_PICKUP_OFF;
-	o->timeout[MOAT_TIMEOUT_TCP_OPENING] = 30;
-	o->timeout[MOAT_TIMEOUT_TCP_ESTABLISHED] = 86400;
-	o->timeout[MOAT_TIMEOUT_TCP_CLOSING] = 900;
-	o->timeout[MOAT_TIMEOUT_TCP_TIMEWAIT] = 60;
-	o->timeout[MOAT_TIMEOUT_UDP_FIRST] = 60;
-	o->timeout[MOAT_TIMEOUT_UDP_MULTIPLE] = 120;
-	o->timeout[MOAT_TIMEOUT_ICMP] = 20;
-	o->timeout[MOAT_TIMEOUT_OTHER] = 600;
-	/* half the lab server's listen backlog of 128 */
-	o->syncookies_threshold = 64;
-	o->syncookies_rate = 1000;
-	o->syncookies_quiet = 10;
-	o->rst_check = MOAT_RST_CHECK_EXACT;
-	o->checksum = MOAT_CHECKSUM_VERIFY;
-	o->detect_hijack = false;
-	o->hijack_block = false;
+	o->policy = MOAT_DEFAULT_POLICY_PASS ? MOAT_POLICY_PASS : MOAT_POLICY_DROP;
+	o->syncookies = MOAT_DEFAULT_SYNCOOKIES;
+	o->antispoof = MOAT_DEFAULT_ANTISPOOF;
+	o->max_flows = MOAT_DEFAULT_MAX_FLOWS;
+	o->pickup = MOAT_DEFAULT_PICKUP_LOOSE ? MOAT_PICKUP_LOOSE : MOAT_PICKUP_OFF;
+	o->timeout[MOAT_TIMEOUT_TCP_OPENING] = MOAT_DEFAULT_TIMEOUT_TCP_OPENING;
+	o->timeout[MOAT_TIMEOUT_TCP_ESTABLISHED] = MOAT_DEFAULT_TIMEOUT_TCP_ESTABLISHED;
+	o->timeout[MOAT_TIMEOUT_TCP_CLOSING] = MOAT_DEFAULT_TIMEOUT_TCP_CLOSING;
+	o->timeout[MOAT_TIMEOUT_TCP_TIMEWAIT] = MOAT_DEFAULT_TIMEOUT_TCP_TIMEWAIT;
+	o->timeout[MOAT_TIMEOUT_UDP_FIRST] = MOAT_DEFAULT_TIMEOUT_UDP_FIRST;
+	o->timeout[MOAT_TIMEOUT_UDP_MULTIPLE] = MOAT_DEFAULT_TIMEOUT_UDP_MULTIPLE;
+	o->timeout[MOAT_TIMEOUT_ICMP] = MOAT_DEFAULT_TIMEOUT_ICMP;
+	o->timeout[MOAT_TIMEOUT_OTHER] = MOAT_DEFAULT_TIMEOUT_OTHER;
+	o->syncookies_threshold = MOAT_DEFAULT_SYNCOOKIES_THRESHOLD;
+	o->syncookies_rate = MOAT_DEFAULT_SYNCOOKIES_RATE;
+	o->syncookies_quiet = MOAT_DEFAULT_SYNCOOKIES_QUIET;
+	o->rst_check = MOAT_DEFAULT_RST_EXACT ? MOAT_RST_CHECK_EXACT
+					      : MOAT_RST_CHECK_WINDOW;
+	o->checksum = MOAT_DEFAULT_CHECKSUM_VERIFY ? MOAT_CHECKSUM_VERIFY
+						   : MOAT_CHECKSUM_IGNORE;
+	o->detect_hijack = MOAT_DEFAULT_DETECT_HIJACK;
+	o->hijack_block = MOAT_DEFAULT_HIJACK_BLOCK;
 	o->bogon_set = -1;
-	o->nonip_pass = true;
+	o->nonip_pass = MOAT_DEFAULT_NONIP_PASS;
+	o->log = MOAT_DEFAULT_LOG;
 }
 
 /* One of @words (NULL-terminated): its index, or -1 after an error. */

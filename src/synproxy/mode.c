@@ -39,14 +39,10 @@
 #include <string.h>
 
 #include "internal.h"
+#include "moat/defaults.h"
 #include "moat/syn_decide.h"
 
-enum {
-	MODE_WAYS = 4,
-	MODE_DEFAULT_HALF_OPEN = 256,
-	MODE_DEFAULT_RATE = 1000,
-	MODE_DEFAULT_QUIET_S = 10,
-};
+enum { MODE_WAYS = 4 };
 
 #define NS_PER_S 1000000000ull
 
@@ -60,14 +56,24 @@ struct moat_syn_modes {
 _Static_assert((int)MODE_WAYS == (int)MOAT_SYN_DST_WAYS,
 	       "the layout documented in moat/syn_decide.h");
 
+void moat_syn_mode_params_default(struct moat_syn_mode_params *p)
+{
+	p->half_open = MOAT_DEFAULT_SYNCOOKIES_THRESHOLD;
+	p->rate = MOAT_DEFAULT_SYNCOOKIES_RATE;
+	p->quiet_s = MOAT_DEFAULT_SYNCOOKIES_QUIET;
+}
+
 static void apply_defaults(struct moat_syn_mode_params *p)
 {
+	struct moat_syn_mode_params d;
+
+	moat_syn_mode_params_default(&d);
 	if (!p->half_open)
-		p->half_open = MODE_DEFAULT_HALF_OPEN;
+		p->half_open = d.half_open;
 	if (!p->rate)
-		p->rate = MODE_DEFAULT_RATE;
+		p->rate = d.rate;
 	if (!p->quiet_s)
-		p->quiet_s = MODE_DEFAULT_QUIET_S;
+		p->quiet_s = d.quiet_s;
 }
 
 struct moat_syn_modes *moat_syn_mode_create(uint32_t slots,

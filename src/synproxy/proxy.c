@@ -46,14 +46,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "moat/defaults.h"
 #include "proxy_internal.h"
 
+/*
+ * The tables' sizes as shares of the flow table (moat_syn_params_size).
+ * The retransmit table holds cookie SYN-ACKs of the last few seconds,
+ * lossy: a quarter of the flows is more than a flood leaves room for in
+ * the flow table anyway.  Servers (backend learning) and handshakes with
+ * servers are counted per protected service and per connection being
+ * opened, far fewer than flows; detector slots are per destination.
+ */
 enum {
-	DEFAULT_RTX = 65536,
-	DEFAULT_BACKENDS = 4096,
-	DEFAULT_MODES = 1024,
-	DEFAULT_FLOWS = 4096,
-	DEFAULT_HOLDS = 4096,
+	SIZE_MIN = 16,
+	RTX_SHARE = 4,        /* one slot per 4 flows */
+	RTX_MAX = 65536,
+	BACKEND_SHARE = 64,
+	BACKEND_MAX = 4096,
+	FLOW_SHARE = 64,      /* and as many held segments */
+	FLOW_MAX = 4096,
+	MODE_SHARE = 256,
+	MODE_MAX = 1024,
 };
 
 #define MS 1000000ull
@@ -73,31 +86,56 @@ static void pools_init(struct moat_syn *s)
 	s->holds_free = s->nholds;
 }
 
-struct moat_syn *moat_syn_create(const struct moat_syn_params *par)
+/* @flows / @share, within [SIZE_MIN, @max]. */
+static uint32_t share(uint32_t flows, uint32_t n, uint32_t max)
 {
+	uint32_t v = flows / n;
+
+	return v < SIZE_MIN ? SIZE_MIN : v > max ? max : v;
+}
+
+void moat_syn_params_size(struct moat_syn_params *par)
+{
+	uint32_t f = par->max_flows ? par->max_flows : MOAT_DEFAULT_MAX_FLOWS;
+
+	if (!par->rtx_slots)
+		par->rtx_slots = share(f, RTX_SHARE, RTX_MAX);
+	if (!par->backend_slots)
+		par->backend_slots = share(f, BACKEND_SHARE, BACKEND_MAX);
+	if (!par->mode_slots)
+		par->mode_slots = share(f, MODE_SHARE, MODE_MAX);
+	if (!par->flows)
+		par->flows = share(f, FLOW_SHARE, FLOW_MAX);
+	if (!par->holds)
+		par->holds = par->flows;
+}
+
+struct moat_syn *moat_syn_create(const struct moat_syn_params *given)
+{
+	struct moat_syn_params par;
 	struct moat_syn *s = calloc(1, sizeof(*s));
 	int rc;
 
 	if (!s)
 		goto nomem;
-	rc = moat_syn_keys_init(&s->keys, par->secret, par->key_epoch_counters);
+	rc = moat_syn_keys_init(&s->keys, given->secret,
+				given->key_epoch_counters);
 	if (rc < 0) {
 		free(s);
 		errno = -rc;
 		return NULL;
 	}
-	s->nflows = par->flows ? par->flows : DEFAULT_FLOWS;
-	s->nholds = par->holds ? par->holds : DEFAULT_HOLDS;
-	s->rtx = moat_syn_rtx_create(par->rtx_slots ? par->rtx_slots
-						    : DEFAULT_RTX,
-				     s->keys.hash_seed);
-	s->backend = moat_syn_backend_create(par->backend_slots
-					     ? par->backend_slots
-					     : DEFAULT_BACKENDS,
+	/* The sizes and thresholds only; the secret stays with the caller. */
+	par = *given;
+	memset(par.secret, 0, sizeof(par.secret));
+	moat_syn_params_size(&par);
+	s->nflows = par.flows;
+	s->nholds = par.holds;
+	s->rtx = moat_syn_rtx_create(par.rtx_slots, s->keys.hash_seed);
+	s->backend = moat_syn_backend_create(par.backend_slots,
 					     s->keys.hash_seed);
-	s->modes = moat_syn_mode_create(par->mode_slots ? par->mode_slots
-							: DEFAULT_MODES,
-					&par->mode, s->keys.hash_seed);
+	s->modes = moat_syn_mode_create(par.mode_slots, &par.mode,
+					s->keys.hash_seed);
 	s->flows = calloc(s->nflows, sizeof(s->flows[0]));
 	s->holds = calloc(s->nholds, sizeof(s->holds[0]));
 	if (!s->rtx || !s->backend || !s->modes || !s->flows || !s->holds) {

@@ -1,8 +1,10 @@
 /*
  * Fuzz target for the whole engine: the input is a sequence of frames with
- * time steps and ingress zones, run through one engine (small tables, so
- * that eviction and every table's overwrite paths run), checked against
- * invariants after every call:
+ * time steps and ingress zones, run through one engine made for the input
+ * (max-flows 64: every table is sized from it, so the engine is cheap to
+ * make, about 4000 inputs a second (bench/RESULTS.md), and eviction and
+ * every table's overwrite paths run), checked against invariants after
+ * every call:
  *   - every packet ends in exactly one verdict and one known reason, and
  *     the counters add up;
  *   - the flow table never holds more than its capacity;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "ct_test.h"
+#include "moat/defaults.h"
 
 /* Allocation counter: -Wl,--wrap=malloc and the others (meson.build). */
 #include "../alloc_count.h"
@@ -260,13 +261,15 @@ struct expiry_row {
 static void test_expiry_by_state(void **state)
 {
 	static const struct expiry_row rows[] = {
-		{ "syn-sent", MOAT_CT_SYN_SENT, 30 },
-		{ "established", MOAT_CT_ESTABLISHED, 24 * 3600 },
-		{ "closed", MOAT_CT_CLOSED, 120 },
-		{ "udp-first", MOAT_CT_UDP_FIRST, 60 },
-		{ "udp-multiple", MOAT_CT_UDP_MULTIPLE, 120 },
-		{ "icmp", MOAT_CT_ICMP, 30 },
-		{ "other (gre)", MOAT_CT_OTHER, 600 },
+		{ "syn-sent", MOAT_CT_SYN_SENT, MOAT_DEFAULT_TIMEOUT_TCP_OPENING },
+		{ "established", MOAT_CT_ESTABLISHED,
+		  MOAT_DEFAULT_TIMEOUT_TCP_ESTABLISHED },
+		{ "closed", MOAT_CT_CLOSED, MOAT_DEFAULT_TIMEOUT_TCP_TIMEWAIT },
+		{ "udp-first", MOAT_CT_UDP_FIRST, MOAT_DEFAULT_TIMEOUT_UDP_FIRST },
+		{ "udp-multiple", MOAT_CT_UDP_MULTIPLE,
+		  MOAT_DEFAULT_TIMEOUT_UDP_MULTIPLE },
+		{ "icmp", MOAT_CT_ICMP, MOAT_DEFAULT_TIMEOUT_ICMP },
+		{ "other (gre)", MOAT_CT_OTHER, MOAT_DEFAULT_TIMEOUT_OTHER },
 	};
 
 	(void)state;

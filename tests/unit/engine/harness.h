@@ -1,7 +1,14 @@
 /*
- * A small harness for driving the engine in tests: a configuration from a
- * string, frames built with the codec's builders, injected time, and
- * helpers that send a segment and return the result.
+ * The one harness for driving the engine in tests: a configuration from a
+ * string, frames built with the codec's builders, injected time, helpers
+ * that send a segment and return the result, and cmocka fixtures.
+ *
+ * A test that runs on one configuration is listed as
+ *   h_test(fn, conf)
+ * and finds in *state a harness started on @conf (h_setup), stopped after
+ * it (h_teardown).  A test that needs another engine on the way calls
+ * h_stop() and h_start() itself.  Allocation counting is
+ * tests/unit/alloc_count.h.
  */
 #ifndef MOAT_TEST_ENGINE_HARNESS_H
 #define MOAT_TEST_ENGINE_HARNESS_H
@@ -20,6 +27,9 @@
 #include "moat/rules.h"
 
 #define SEC 1000000000ull
+
+/* The zones of the tests' configurations: outside first, inside second. */
+enum { OUT = 0, IN = 1 };
 
 struct harness {
 	struct moat_config *cfg;
@@ -55,6 +65,27 @@ static inline void h_stop(struct harness *h)
 	moat_config_destroy(h->cfg);
 }
 
+/* cmocka fixtures: *state holds the configuration's text on entry (the
+ * prestate of h_test) and the started harness after. */
+static inline int h_setup(void **state)
+{
+	static struct harness h;
+
+	h_start(&h, *state);
+	*state = &h;
+	return 0;
+}
+
+static inline int h_teardown(void **state)
+{
+	h_stop(*state);
+	return 0;
+}
+
+#define h_test(f, conf)                                                        \
+	cmocka_unit_test_prestate_setup_teardown(f, h_setup, h_teardown,      \
+						 (void *)(uintptr_t)(conf))
+
 /* A TCP segment; @flags as MOAT_TCP_*; @opt may be NULL. */
 struct seg {
 	const char *src, *dst;
@@ -67,7 +98,10 @@ struct seg {
 	const struct moat_tcp_opts *opt;
 };
 
-static inline void h_build(struct harness *h, const struct seg *s)
+/* Build @s into h->frame with IP TTL @ttl (0: the builder's 64) and, when
+ * @data is not NULL, its @s->len payload bytes instead of @s->fill. */
+static inline void h_build_ex(struct harness *h, const struct seg *s,
+			      uint8_t ttl, const uint8_t *data)
 {
 	static const struct moat_l2 l2 = {
 		{ 2, 0, 0, 0, 0, 1 }, { 2, 0, 0, 0, 0, 2 }, 0, { 0 } };
@@ -83,14 +117,24 @@ static inline void h_build(struct harness *h, const struct seg *s)
 	sp.ack = s->ack;
 	sp.flags = s->flags;
 	sp.win = s->win ? s->win : 65535;
+	sp.ttl = ttl;
 	if (s->opt)
 		sp.opt = *s->opt;
-	memset(payload, s->fill, s->len);
-	sp.payload = payload;
+	assert_true(s->len <= sizeof(payload));
+	if (!data) {
+		memset(payload, s->fill, s->len);
+		data = payload;
+	}
+	sp.payload = data;
 	sp.payload_len = s->len;
 	h->len = moat_pkt_build_tcp(h->frame, sizeof(h->frame),
 				    MOAT_LINK_ETHERNET, &l2, &sp);
 	assert_true(h->len > 0);
+}
+
+static inline void h_build(struct harness *h, const struct seg *s)
+{
+	h_build_ex(h, s, 0, NULL);
 }
 
 /* Run the frame in h->frame through the engine from zone @zone. */
@@ -111,6 +155,16 @@ static inline const struct moat_result *h_tcp(struct harness *h, int zone,
 	return h_run(h, zone);
 }
 
+/* h_tcp with a TTL and payload bytes of its own (h_build_ex). */
+static inline const struct moat_result *h_tcp_ex(struct harness *h, int zone,
+						 const struct seg *s,
+						 uint8_t ttl,
+						 const uint8_t *data)
+{
+	h_build_ex(h, s, ttl, data);
+	return h_run(h, zone);
+}
+
 /* Decode what the engine left in h->frame (after a rewrite). */
 static inline void h_decode(struct harness *h, struct moat_pkt *p)
 {
@@ -128,5 +182,51 @@ static inline void h_decode(struct harness *h, struct moat_pkt *p)
 				 (v) ? "drop" : "pass",                       \
 				 moat_reason_name(reason_));                  \
 	} while (0)
+
+/*
+ * A handshake from @c:@sport (outside) to @srv:@dport (inside) with ISNs
+ * @cisn and @sisn, 10 ms between segments; each must pass (the SYN by a
+ * rule, the rest as the flow's).  Not for modulated or proxied flows,
+ * whose numbers change on the way.
+ */
+static inline void h_handshake(struct harness *h, const char *c,
+			       const char *srv, uint16_t sport, uint16_t dport,
+			       uint32_t cisn, uint32_t sisn)
+{
+	struct seg syn = { c, srv, sport, dport, cisn, 0, MOAT_TCP_SYN,
+			   0, 0, 0, NULL };
+	struct seg synack = { srv, c, dport, sport, sisn, cisn + 1,
+			      MOAT_TCP_SYN | MOAT_TCP_ACK, 0, 0, 0, NULL };
+	struct seg ack = { c, srv, sport, dport, cisn + 1, sisn + 1,
+			   MOAT_TCP_ACK, 0, 0, 0, NULL };
+
+	assert_verdict(h_tcp(h, OUT, &syn), MOAT_VERDICT_PASS,
+		       MOAT_R_RULE_PASS);
+	h->now += SEC / 100;
+	assert_verdict(h_tcp(h, IN, &synack), MOAT_VERDICT_PASS,
+		       MOAT_R_STATE_MATCH);
+	h->now += SEC / 100;
+	assert_verdict(h_tcp(h, OUT, &ack), MOAT_VERDICT_PASS,
+		       MOAT_R_STATE_MATCH);
+}
+
+/* Drain the engine's events: how many contain @needle; the last of them
+ * is copied to @last (when not NULL). */
+static inline int h_events_with(struct harness *h, const char *needle,
+				char *last, size_t lastlen)
+{
+	struct moat_event ev[64];
+	int n, hits = 0;
+
+	while ((n = moat_engine_events_drain(h->eng, ev, 64)) > 0)
+		for (int i = 0; i < n; i++)
+			if (strstr(ev[i].text, needle)) {
+				hits++;
+				if (last)
+					snprintf(last, lastlen, "%s",
+						 ev[i].text);
+			}
+	return hits;
+}
 
 #endif

@@ -4,8 +4,6 @@
  */
 #include "harness.h"
 
-enum { OUT = 0, IN = 1 };
-
 static const char *const conf_dhcp =
 	"zone outside { interface out0; default }\n"
 	"zone inside { interface in0; networks 198.18.1.0/24 }\n"
@@ -13,21 +11,6 @@ static const char *const conf_dhcp =
 	"pass from inside udp port 67\n"
 	"pass from outside port 67 udp port 68\n"
 	"block from inside udp port 6767\n";
-
-static int setup_dhcp(void **state)
-{
-	static struct harness h;
-
-	h_start(&h, conf_dhcp);
-	*state = &h;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	h_stop(*state);
-	return 0;
-}
 
 /* An IPv4 packet of @proto with @plen payload bytes (a UDP header first
  * for UDP), checksums filled. */
@@ -192,15 +175,10 @@ static void other_protocols_by_name_and_number(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(dhcp_client_passes_a_rule,
-						setup_dhcp, teardown),
-		cmocka_unit_test_setup_teardown(other_martians_stay_martians,
-						setup_dhcp, teardown),
-		cmocka_unit_test_setup_teardown(dhcp_without_a_passing_rule,
-						setup_dhcp, teardown),
-		cmocka_unit_test_setup_teardown(
-			other_protocols_by_name_and_number, setup_dhcp,
-			teardown),
+		h_test(dhcp_client_passes_a_rule, conf_dhcp),
+		h_test(other_martians_stay_martians, conf_dhcp),
+		h_test(dhcp_without_a_passing_rule, conf_dhcp),
+		h_test(other_protocols_by_name_and_number, conf_dhcp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

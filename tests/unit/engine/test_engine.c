@@ -19,44 +19,8 @@ static const char *const conf =
 	"pass from outside icmp type echo-request limit 2/second\n"
 	"pass from inside\n";
 
-enum { OUT = 0, IN = 1 };
 #define CLIENT "198.18.100.10"
 #define SERVER "198.18.1.10"
-
-static int setup(void **state)
-{
-	static struct harness h;
-
-	h_start(&h, conf);
-	*state = &h;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	h_stop(*state);
-	return 0;
-}
-
-/* Client 198.18.100.10:40000 -> server:80, ISNs 1000 (client), 5000. */
-static void handshake(struct harness *h, uint16_t dport)
-{
-	struct seg syn = { CLIENT, SERVER, 40000, dport, 1000, 0,
-			   MOAT_TCP_SYN, 0, 0, 0, NULL };
-	struct seg synack = { SERVER, CLIENT, dport, 40000, 5000, 1001,
-			      MOAT_TCP_SYN | MOAT_TCP_ACK, 0, 0, 0, NULL };
-	struct seg ack = { CLIENT, SERVER, 40000, dport, 1001, 5001,
-			   MOAT_TCP_ACK, 0, 0, 0, NULL };
-
-	assert_verdict(h_tcp(h, OUT, &syn), MOAT_VERDICT_PASS,
-		       MOAT_R_RULE_PASS);
-	h->now += SEC / 100;
-	assert_verdict(h_tcp(h, IN, &synack), MOAT_VERDICT_PASS,
-		       MOAT_R_STATE_MATCH);
-	h->now += SEC / 100;
-	assert_verdict(h_tcp(h, OUT, &ack), MOAT_VERDICT_PASS,
-		       MOAT_R_STATE_MATCH);
-}
 
 static void default_deny(void **state)
 {
@@ -85,7 +49,7 @@ static void session_data_and_close(void **state)
 	struct seg resp = { SERVER, CLIENT, 80, 40000, 5001, 1101,
 			    MOAT_TCP_ACK | MOAT_TCP_PSH, 0, 1000, 'b', NULL };
 
-	handshake(h, 80);
+	h_handshake(h, CLIENT, SERVER, 40000, 80, 1000, 5000);
 	assert_verdict(h_tcp(h, OUT, &req), MOAT_VERDICT_PASS,
 		       MOAT_R_STATE_MATCH);
 	assert_verdict(h_tcp(h, IN, &resp), MOAT_VERDICT_PASS,
@@ -123,7 +87,7 @@ static void blind_injection_refused(void **state)
 {
 	struct harness *h = *state;
 
-	handshake(h, 443);
+	h_handshake(h, CLIENT, SERVER, 40000, 443, 1000, 5000);
 	/* Data far beyond the window the server allowed. */
 	struct seg inj = { CLIENT, SERVER, 40000, 443, 1001 + 10000000, 5001,
 			   MOAT_TCP_ACK | MOAT_TCP_PSH, 0, 100, 'x', NULL };
@@ -378,25 +342,16 @@ static void non_ip_passes_and_counters_add_up(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(default_deny, setup, teardown),
-		cmocka_unit_test_setup_teardown(session_data_and_close, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(blind_injection_refused, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(antispoof_and_martians, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(reject_answers_with_rst, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(inside_may_connect_out, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(modulation_translates_both_ways,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(udp_reply_and_unrelated_icmp,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(echo_rate_limit, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(
-			non_ip_passes_and_counters_add_up, setup, teardown),
+		h_test(default_deny, conf),
+		h_test(session_data_and_close, conf),
+		h_test(blind_injection_refused, conf),
+		h_test(antispoof_and_martians, conf),
+		h_test(reject_answers_with_rst, conf),
+		h_test(inside_may_connect_out, conf),
+		h_test(modulation_translates_both_ways, conf),
+		h_test(udp_reply_and_unrelated_icmp, conf),
+		h_test(echo_rate_limit, conf),
+		h_test(non_ip_passes_and_counters_add_up, conf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,78 +23,10 @@ static const char *const conf_off =
 	"options { policy drop\n syncookies off }\n"
 	"pass from outside to 198.18.1.10 tcp port 80\n";
 
-enum { OUT = 0, IN = 1 };
 #define CLIENT "198.18.100.10"
 #define SERVER "198.18.1.10"
 #define CISN 1000u
 #define SISN 5000u
-
-static int setup(void **state)
-{
-	static struct harness h;
-
-	h_start(&h, conf);
-	*state = &h;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	h_stop(*state);
-	return 0;
-}
-
-/* A segment with an explicit TTL (the harness's builder sends 64) and a
- * payload given byte by byte. */
-static const struct moat_result *send_ttl(struct harness *h, int zone,
-					  const struct seg *s, uint8_t ttl,
-					  const uint8_t *data)
-{
-	static const struct moat_l2 l2 = {
-		{ 2, 0, 0, 0, 0, 1 }, { 2, 0, 0, 0, 0, 2 }, 0, { 0 } };
-	static uint8_t fill[1500];
-	struct moat_tcp_spec sp;
-
-	memset(&sp, 0, sizeof(sp));
-	assert_int_equal(moat_addr_parse(&sp.src, s->src), 0);
-	assert_int_equal(moat_addr_parse(&sp.dst, s->dst), 0);
-	sp.sport = s->sport;
-	sp.dport = s->dport;
-	sp.seq = s->seq;
-	sp.ack = s->ack;
-	sp.flags = s->flags;
-	sp.win = s->win ? s->win : 65535;
-	sp.ttl = ttl;
-	if (!data) {
-		memset(fill, s->fill, s->len);
-		data = fill;
-	}
-	sp.payload = data;
-	sp.payload_len = s->len;
-	h->len = moat_pkt_build_tcp(h->frame, sizeof(h->frame),
-				    MOAT_LINK_ETHERNET, &l2, &sp);
-	assert_true(h->len > 0);
-	return h_run(h, zone);
-}
-
-static void handshake(struct harness *h, uint16_t sport, uint16_t dport)
-{
-	struct seg syn = { CLIENT, SERVER, sport, dport, CISN, 0,
-			   MOAT_TCP_SYN, 0, 0, 0, NULL };
-	struct seg synack = { SERVER, CLIENT, dport, sport, SISN, CISN + 1,
-			      MOAT_TCP_SYN | MOAT_TCP_ACK, 0, 0, 0, NULL };
-	struct seg ack = { CLIENT, SERVER, sport, dport, CISN + 1, SISN + 1,
-			   MOAT_TCP_ACK, 0, 0, 0, NULL };
-
-	assert_verdict(h_tcp(h, OUT, &syn), MOAT_VERDICT_PASS,
-		       MOAT_R_RULE_PASS);
-	h->now += SEC / 100;
-	assert_verdict(h_tcp(h, IN, &synack), MOAT_VERDICT_PASS,
-		       MOAT_R_STATE_MATCH);
-	h->now += SEC / 100;
-	assert_verdict(h_tcp(h, OUT, &ack), MOAT_VERDICT_PASS,
-		       MOAT_R_STATE_MATCH);
-}
 
 static struct moat_hijack_stats stats(struct harness *h)
 {
@@ -104,31 +36,13 @@ static struct moat_hijack_stats stats(struct harness *h)
 	return st;
 }
 
-/* Drain the events; returns how many contain @needle (last one in @last). */
-static int events_with(struct harness *h, const char *needle, char *last,
-		       size_t lastlen)
-{
-	struct moat_event ev[64];
-	int n, hits = 0;
-
-	while ((n = moat_engine_events_drain(h->eng, ev, 64)) > 0)
-		for (int i = 0; i < n; i++)
-			if (strstr(ev[i].text, needle)) {
-				hits++;
-				if (last)
-					snprintf(last, lastlen, "%s",
-						 ev[i].text);
-			}
-	return hits;
-}
-
 static void honest_retransmissions_are_quiet(void **state)
 {
 	struct harness *h = *state;
 	struct seg d = { CLIENT, SERVER, 40000, 80, CISN + 1, SISN + 1,
 			 MOAT_TCP_ACK | MOAT_TCP_PSH, 0, 200, 'a', NULL };
 
-	handshake(h, 40000, 80);
+	h_handshake(h, CLIENT, SERVER, 40000, 80, CISN, SISN);
 	assert_verdict(h_tcp(h, OUT, &d), MOAT_VERDICT_PASS,
 		       MOAT_R_STATE_MATCH);
 	/* The same bytes again, then cut shorter, then longer: all honest. */
@@ -148,7 +62,7 @@ static void honest_retransmissions_are_quiet(void **state)
 	assert_verdict(h_tcp(h, OUT, &d), MOAT_VERDICT_PASS,
 		       MOAT_R_STATE_MATCH);
 	assert_int_equal(stats(h).injection, 0);
-	assert_int_equal(events_with(h, "\"hijack\"", NULL, 0), 0);
+	assert_int_equal(h_events_with(h, "\"hijack\"", NULL, 0), 0);
 }
 
 static void injection_alerts(void **state)
@@ -158,7 +72,7 @@ static void injection_alerts(void **state)
 			 MOAT_TCP_ACK | MOAT_TCP_PSH, 0, 100, 'b', NULL };
 	char ev[MOAT_EVENT_TEXT_MAX];
 
-	handshake(h, 40000, 80);
+	h_handshake(h, CLIENT, SERVER, 40000, 80, CISN, SISN);
 	assert_verdict(h_tcp(h, IN, &d), MOAT_VERDICT_PASS,
 		       MOAT_R_STATE_MATCH);
 	/* Same SEQ and length, other bytes: detected, not blocked. */
@@ -167,8 +81,8 @@ static void injection_alerts(void **state)
 	assert_verdict(h_tcp(h, IN, &d), MOAT_VERDICT_PASS,
 		       MOAT_R_STATE_MATCH);
 	assert_int_equal(stats(h).injection, 1);
-	assert_int_equal(events_with(h, "\"kind\":\"injection\"", ev,
-				     sizeof(ev)), 1);
+	assert_int_equal(h_events_with(h, "\"kind\":\"injection\"", ev,
+				       sizeof(ev)), 1);
 	assert_non_null(strstr(ev, "\"src\":\"198.18.1.10\""));
 	assert_non_null(strstr(ev, "\"sport\":80"));
 	assert_non_null(strstr(ev, "\"dport\":40000"));
@@ -202,20 +116,20 @@ static void injection_shorter_segment(void **state)
 
 	for (int i = 0; i < 200; i++)
 		a[i] = b[i] = (uint8_t)i;
-	handshake(h, 40000, 80);
-	assert_verdict(send_ttl(h, OUT, &d, 64, a), MOAT_VERDICT_PASS,
+	h_handshake(h, CLIENT, SERVER, 40000, 80, CISN, SISN);
+	assert_verdict(h_tcp_ex(h, OUT, &d, 64, a), MOAT_VERDICT_PASS,
 		       MOAT_R_STATE_MATCH);
 	d.len = 80;
-	assert_verdict(send_ttl(h, OUT, &d, 64, b), MOAT_VERDICT_PASS,
+	assert_verdict(h_tcp_ex(h, OUT, &d, 64, b), MOAT_VERDICT_PASS,
 		       MOAT_R_STATE_MATCH);
 	assert_int_equal(stats(h).injection, 0);
 	b[10] ^= 0xff;
-	assert_verdict(send_ttl(h, OUT, &d, 64, b), MOAT_VERDICT_PASS,
+	assert_verdict(h_tcp_ex(h, OUT, &d, 64, b), MOAT_VERDICT_PASS,
 		       MOAT_R_STATE_MATCH);
 	assert_int_equal(stats(h).injection, 1);
 	/* Too short to compare heads: nothing can be said. */
 	d.len = 20;
-	assert_verdict(send_ttl(h, OUT, &d, 64, b), MOAT_VERDICT_PASS,
+	assert_verdict(h_tcp_ex(h, OUT, &d, 64, b), MOAT_VERDICT_PASS,
 		       MOAT_R_STATE_MATCH);
 	assert_int_equal(stats(h).injection, 1);
 }
@@ -228,7 +142,7 @@ static void injection_blocked_resets_both_sides(void **state)
 	struct moat_pkt p;
 
 	moat_engine_hijack_set_block(h->eng, true);
-	handshake(h, 40000, 80);
+	h_handshake(h, CLIENT, SERVER, 40000, 80, CISN, SISN);
 	assert_verdict(h_tcp(h, OUT, &d), MOAT_VERDICT_PASS,
 		       MOAT_R_STATE_MATCH);
 	d.fill = 'Z';
@@ -318,7 +232,7 @@ static void ack_storm_alerts_once(void **state)
 			 MOAT_TCP_ACK, 0, 0, 0, NULL };
 	char ev[MOAT_EVENT_TEXT_MAX];
 
-	handshake(h, 40000, 80);
+	h_handshake(h, CLIENT, SERVER, 40000, 80, CISN, SISN);
 	/* One direction alone is not a storm. */
 	for (int i = 0; i < 20; i++) {
 		h->now += SEC / 1000;
@@ -335,8 +249,8 @@ static void ack_storm_alerts_once(void **state)
 	assert_verdict(h_tcp(h, IN, &s), MOAT_VERDICT_DROP,
 		       MOAT_R_TCP_ACK_UNSENT);
 	assert_int_equal(stats(h).ack_storm, 1);
-	assert_int_equal(events_with(h, "\"kind\":\"ack-storm\"", ev,
-				     sizeof(ev)), 1);
+	assert_int_equal(h_events_with(h, "\"kind\":\"ack-storm\"", ev,
+				       sizeof(ev)), 1);
 	assert_non_null(strstr(ev, "\"acks_orig\":20,\"acks_reply\":8"));
 	/* The storm goes on (past its first window): no second alert. */
 	for (int i = 0; i < 400; i++) {
@@ -362,7 +276,7 @@ static void slow_unsent_acks_are_no_storm(void **state)
 	struct seg s = { SERVER, CLIENT, 80, 40000, SISN + 1, CISN + 70001,
 			 MOAT_TCP_ACK, 0, 0, 0, NULL };
 
-	handshake(h, 40000, 80);
+	h_handshake(h, CLIENT, SERVER, 40000, 80, CISN, SISN);
 	for (int i = 0; i < 100; i++) {
 		h->now += SEC / 4;
 		h_tcp(h, i & 1 ? IN : OUT, i & 1 ? &s : &c);
@@ -377,25 +291,26 @@ static void ttl_jump_alerts(void **state)
 			 MOAT_TCP_ACK | MOAT_TCP_PSH, 0, 10, 'r', NULL };
 	char ev[MOAT_EVENT_TEXT_MAX];
 
-	handshake(h, 40000, 80); /* every TTL 64 so far */
+	/* every TTL 64 so far */
+	h_handshake(h, CLIENT, SERVER, 40000, 80, CISN, SISN);
 	/* Within the tolerance: a route change of a hop or two. */
-	assert_verdict(send_ttl(h, IN, &d, 62, NULL), MOAT_VERDICT_PASS,
+	assert_verdict(h_tcp_ex(h, IN, &d, 62, NULL), MOAT_VERDICT_PASS,
 		       MOAT_R_STATE_MATCH);
 	assert_int_equal(stats(h).ttl_jump, 0);
 	d.seq += 10;
-	assert_verdict(send_ttl(h, IN, &d, 52, NULL), MOAT_VERDICT_PASS,
+	assert_verdict(h_tcp_ex(h, IN, &d, 52, NULL), MOAT_VERDICT_PASS,
 		       MOAT_R_STATE_MATCH);
 	assert_int_equal(stats(h).ttl_jump, 1);
-	assert_int_equal(events_with(h, "\"kind\":\"ttl-jump\"", ev,
-				     sizeof(ev)), 1);
+	assert_int_equal(h_events_with(h, "\"kind\":\"ttl-jump\"", ev,
+				       sizeof(ev)), 1);
 	assert_non_null(strstr(ev, "\"ttl_first\":64,\"ttl_now\":52"));
 	/* Once per flow and direction. */
 	d.seq += 10;
-	send_ttl(h, IN, &d, 40, NULL);
+	h_tcp_ex(h, IN, &d, 40, NULL);
 	assert_int_equal(stats(h).ttl_jump, 1);
 	struct seg c = { CLIENT, SERVER, 40000, 80, CISN + 1, SISN + 31,
 			 MOAT_TCP_ACK, 0, 0, 0, NULL };
-	send_ttl(h, OUT, &c, 128, NULL);
+	h_tcp_ex(h, OUT, &c, 128, NULL);
 	assert_int_equal(stats(h).ttl_jump, 2);
 }
 
@@ -406,9 +321,9 @@ static void ttl_change_in_handshake_is_quiet(void **state)
 	struct seg syn = { CLIENT, SERVER, 40002, 80, CISN, 0, MOAT_TCP_SYN,
 			   0, 0, 0, NULL };
 
-	assert_verdict(send_ttl(h, OUT, &syn, 64, NULL), MOAT_VERDICT_PASS,
+	assert_verdict(h_tcp_ex(h, OUT, &syn, 64, NULL), MOAT_VERDICT_PASS,
 		       MOAT_R_RULE_PASS);
-	assert_verdict(send_ttl(h, OUT, &syn, 30, NULL), MOAT_VERDICT_PASS,
+	assert_verdict(h_tcp_ex(h, OUT, &syn, 30, NULL), MOAT_VERDICT_PASS,
 		       MOAT_R_STATE_MATCH);
 	assert_int_equal(stats(h).ttl_jump, 0);
 }
@@ -421,13 +336,13 @@ static void off_by_default(void **state)
 
 	(void)state;
 	h_start(&h, conf_off);
-	handshake(&h, 40000, 80);
+	h_handshake(&h, CLIENT, SERVER, 40000, 80, CISN, SISN);
 	h_tcp(&h, OUT, &d);
 	d.fill = 'q';
 	assert_verdict(h_tcp(&h, OUT, &d), MOAT_VERDICT_PASS,
 		       MOAT_R_STATE_MATCH);
 	d.seq += 100;
-	send_ttl(&h, OUT, &d, 10, NULL);
+	h_tcp_ex(&h, OUT, &d, 10, NULL);
 	assert_int_equal(stats(&h).injection, 0);
 	assert_int_equal(stats(&h).ttl_jump, 0);
 	h_stop(&h);
@@ -459,8 +374,8 @@ static void ipv6_injection(void **state)
 	d.fill = 'e';
 	assert_verdict(h_tcp(&h, OUT, &d), MOAT_VERDICT_PASS,
 		       MOAT_R_STATE_MATCH);
-	assert_int_equal(events_with(&h, "\"kind\":\"injection\"", ev,
-				     sizeof(ev)), 1);
+	assert_int_equal(h_events_with(&h, "\"kind\":\"injection\"", ev,
+				       sizeof(ev)), 1);
 	assert_non_null(strstr(ev, "\"src\":\"2001:db8:100::10\""));
 	h_stop(&h);
 }
@@ -478,7 +393,7 @@ static void many_flows_no_false_alarm(void **state)
 		struct seg d = { CLIENT, SERVER, port, 80, CISN + 1,
 				 SISN + 1, MOAT_TCP_ACK | MOAT_TCP_PSH, 0, 64,
 				 (uint8_t)port, NULL };
-		handshake(h, port, 80);
+		h_handshake(h, CLIENT, SERVER, port, 80, CISN, SISN);
 		assert_verdict(h_tcp(h, OUT, &d), MOAT_VERDICT_PASS,
 			       MOAT_R_STATE_MATCH);
 	}
@@ -488,28 +403,18 @@ static void many_flows_no_false_alarm(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-			honest_retransmissions_are_quiet, setup, teardown),
-		cmocka_unit_test_setup_teardown(injection_alerts, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(injection_shorter_segment,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			injection_blocked_resets_both_sides, setup, teardown),
-		cmocka_unit_test_setup_teardown(blocked_rst_is_translated,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(ack_storm_alerts_once, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(slow_unsent_acks_are_no_storm,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(ttl_jump_alerts, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(
-			ttl_change_in_handshake_is_quiet, setup, teardown),
+		h_test(honest_retransmissions_are_quiet, conf),
+		h_test(injection_alerts, conf),
+		h_test(injection_shorter_segment, conf),
+		h_test(injection_blocked_resets_both_sides, conf),
+		h_test(blocked_rst_is_translated, conf),
+		h_test(ack_storm_alerts_once, conf),
+		h_test(slow_unsent_acks_are_no_storm, conf),
+		h_test(ttl_jump_alerts, conf),
+		h_test(ttl_change_in_handshake_is_quiet, conf),
 		cmocka_unit_test(off_by_default),
 		cmocka_unit_test(ipv6_injection),
-		cmocka_unit_test_setup_teardown(many_flows_no_false_alarm,
-						setup, teardown),
+		h_test(many_flows_no_false_alarm, conf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

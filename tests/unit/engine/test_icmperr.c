@@ -19,27 +19,11 @@ static const char *const conf =
 	"pass from outside to 2001:db8:1::10 tcp port 80\n"
 	"pass from inside\n";
 
-enum { OUT = 0, IN = 1 };
 #define CLIENT "198.18.100.10"
 #define SERVER "198.18.1.10"
 #define ROUTER "198.18.100.1"
 #define CLIENT6 "2001:db8:100::10"
 #define SERVER6 "2001:db8:1::10"
-
-static int setup(void **state)
-{
-	static struct harness h;
-
-	h_start(&h, conf);
-	*state = &h;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	h_stop(*state);
-	return 0;
-}
 
 /* What a segment looked like: a copy of the frame and its view. */
 struct copy {
@@ -340,23 +324,14 @@ static void quote_of_a_proxied_flow_is_translated(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-			error_to_the_quoted_source_passes, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			error_to_another_host_is_dropped, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			error_from_the_wrong_zone_is_dropped, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			error_outside_the_window_is_dropped, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			quote_of_a_modulated_flow_is_translated, setup,
-			teardown),
-		cmocka_unit_test_setup_teardown(
-			short_quote_of_a_modulated_flow, setup, teardown),
-		cmocka_unit_test_setup_teardown(ipv6_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			quote_of_a_proxied_flow_is_translated, setup,
-			teardown),
+		h_test(error_to_the_quoted_source_passes, conf),
+		h_test(error_to_another_host_is_dropped, conf),
+		h_test(error_from_the_wrong_zone_is_dropped, conf),
+		h_test(error_outside_the_window_is_dropped, conf),
+		h_test(quote_of_a_modulated_flow_is_translated, conf),
+		h_test(short_quote_of_a_modulated_flow, conf),
+		h_test(ipv6_errors, conf),
+		h_test(quote_of_a_proxied_flow_is_translated, conf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,26 +15,10 @@ static const char *const conf =
 	"pass from outside to 198.18.1.10 tcp port 22 modulate\n"
 	"pass from inside\n";
 
-enum { OUT = 0, IN = 1 };
 #define CLIENT "198.18.100.10"
 #define SERVER "198.18.1.10"
 #define CISN 1000u
 #define SISN 5000u
-
-static int setup(void **state)
-{
-	static struct harness h;
-
-	h_start(&h, conf);
-	*state = &h;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	h_stop(*state);
-	return 0;
-}
 
 /* Numbers as each end sees them (modulation shifts the server's outside
  * and the client's inside). */
@@ -394,22 +378,14 @@ static void rst_check_window(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-			rst_in_window_gets_a_challenge_ack, setup, teardown),
-		cmocka_unit_test_setup_teardown(challenge_acks_are_throttled,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(port_reuse_recovers, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(port_reuse_in_window, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(port_reuse_through_modulation,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			server_that_lost_the_connection, setup, teardown),
-		cmocka_unit_test_setup_teardown(stale_retransmission_passes,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(rst_check_window, setup,
-						teardown),
+		h_test(rst_in_window_gets_a_challenge_ack, conf),
+		h_test(challenge_acks_are_throttled, conf),
+		h_test(port_reuse_recovers, conf),
+		h_test(port_reuse_in_window, conf),
+		h_test(port_reuse_through_modulation, conf),
+		h_test(server_that_lost_the_connection, conf),
+		h_test(stale_retransmission_passes, conf),
+		h_test(rst_check_window, conf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,6 @@
  */
 #include "harness.h"
 
-enum { OUT = 0, IN = 1 };
 #define CLIENT "198.18.100.10"
 #define SERVER "198.18.1.10"
 
@@ -284,7 +283,6 @@ static void server_rst_resets_client(void **state)
 	h_stop(&h);
 }
 
-
 /* The server never answers the proxy's SYN: moat sends it again, then
  * gives up and resets the client; the flow is gone. */
 static void silent_server(void **state)
@@ -326,7 +324,6 @@ static void silent_server(void **state)
 	assert_int_equal(p.tcp_flags, MOAT_TCP_SYN);
 	h_stop(&h);
 }
-
 
 /*
  * A valid final ACK when the flow table is full of established flows

@@ -2,8 +2,14 @@
  * moat/syn_decide.h as the XDP program will use it: compiled for clang's
  * BPF target, freestanding (no libc headers), by decide_bpf.sh.  A table
  * of detector slots and the decision over one of them; nothing runs.
+ * moat/defaults.h too, whose thresholds such a program would size and
+ * tune its maps with.
  */
+#include "moat/defaults.h"
 #include "moat/syn_decide.h"
+
+const unsigned moat_test_threshold = MOAT_DEFAULT_SYNCOOKIES_THRESHOLD;
+const unsigned moat_test_max_flows = MOAT_DEFAULT_MAX_FLOWS;
 
 struct moat_syn_dst_slot moat_test_slots[4 * MOAT_SYN_DST_WAYS];
 

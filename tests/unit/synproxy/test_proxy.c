@@ -979,9 +979,46 @@ static void test_random_segments(void **state)
 	world_fini(&w);
 }
 
+/* The tables follow max-flows, within bounds; sizes given are kept. */
+static void test_sizes_follow_max_flows(void **state)
+{
+	static const struct {
+		uint32_t max_flows, rtx, backend, mode, flows;
+	} rows[] = {
+		{ 16, 16, 16, 16, 16 },                 /* the smallest table */
+		{ 64, 16, 16, 16, 16 },
+		{ 4096, 1024, 64, 16, 64 },
+		{ 0, 65536, 4096, 1024, 4096 },         /* the default max-flows */
+		{ 262144, 65536, 4096, 1024, 4096 },
+		{ 1u << 26, 65536, 4096, 1024, 4096 },  /* capped */
+	};
+	struct moat_syn_params p;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		memset(&p, 0, sizeof(p));
+		p.max_flows = rows[i].max_flows;
+		moat_syn_params_size(&p);
+		assert_int_equal(p.rtx_slots, rows[i].rtx);
+		assert_int_equal(p.backend_slots, rows[i].backend);
+		assert_int_equal(p.mode_slots, rows[i].mode);
+		assert_int_equal(p.flows, rows[i].flows);
+		assert_int_equal(p.holds, rows[i].flows);
+	}
+	memset(&p, 0, sizeof(p));
+	p.max_flows = 64;
+	p.rtx_slots = 7;
+	p.holds = 3;
+	moat_syn_params_size(&p);
+	assert_int_equal(p.rtx_slots, 7);
+	assert_int_equal(p.holds, 3);
+	assert_int_equal(p.flows, 16);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sizes_follow_max_flows),
 		cmocka_unit_test(test_full_handshake),
 		cmocka_unit_test(test_wscale_mismatch),
 		cmocka_unit_test(test_server_rst),

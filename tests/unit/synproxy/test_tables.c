@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "moat/defaults.h"
 #include "moat/syn.h"
 
 #define MS 1000000ull
@@ -240,9 +241,11 @@ static void test_backend(void **state)
 
 /* ---- hybrid mode detector -------------------------------------------- */
 
+/* Thresholds the tests below count against: 256 half-open, and the
+ * defaults (0) for the rate (1000/s) and the quiet period (10 s). */
 static struct moat_syn_modes *modes(void)
 {
-	struct moat_syn_mode_params par = { 0 };
+	struct moat_syn_mode_params par = { .half_open = 256 };
 
 	return moat_syn_mode_create(64, &par, seed);
 }
@@ -342,6 +345,33 @@ static void test_mode_half_open(void **state)
 	moat_syn_mode_destroy(m);
 }
 
+/* Fields left 0 take the options' defaults (moat/defaults.h). */
+static void test_mode_defaults(void **state)
+{
+	struct moat_syn_mode_params par = { 0 }, d;
+	struct moat_syn_modes *m = moat_syn_mode_create(64, &par, seed);
+	struct moat_syn_mode_event ev;
+	struct moat_addr dst;
+	int switches = 0;
+	bool sw;
+
+	(void)state;
+	moat_syn_mode_params_default(&d);
+	assert_int_equal(d.half_open, MOAT_DEFAULT_SYNCOOKIES_THRESHOLD);
+	assert_int_equal(d.rate, MOAT_DEFAULT_SYNCOOKIES_RATE);
+	assert_int_equal(d.quiet_s, MOAT_DEFAULT_SYNCOOKIES_QUIET);
+	moat_addr_parse(&dst, "198.18.1.10");
+	for (uint32_t i = 1; i < d.half_open; i++) {
+		moat_syn_mode_half_open(m, &dst, 80, +1, T0, &ev, &sw);
+		switches += sw;
+	}
+	assert_int_equal(switches, 0);
+	moat_syn_mode_half_open(m, &dst, 80, +1, T0, &ev, &sw);
+	assert_true(sw && ev.cookies);
+	assert_int_equal(ev.half_open, MOAT_DEFAULT_SYNCOOKIES_THRESHOLD);
+	moat_syn_mode_destroy(m);
+}
+
 /*
  * The record an XDP program would read: the documented layout
  * (moat/syn_decide.h) at the documented offsets, filled as documented.
@@ -415,6 +445,7 @@ int main(void)
 		cmocka_unit_test(test_backend),
 		cmocka_unit_test(test_mode_rate_both_ways),
 		cmocka_unit_test(test_mode_half_open),
+		cmocka_unit_test(test_mode_defaults),
 		cmocka_unit_test(test_mode_record),
 		cmocka_unit_test(test_mode_set),
 	};
