@@ -117,7 +117,4 @@ void moat_io_stats_json(struct moat_io_buf *b, const struct moat_io_stats_view *
 void moat_io_metrics_prom(struct moat_io_buf *b,
 			  const struct moat_io_stats_view *v);
 
-/* True for the reasons that mean a packet went through (not a drop). */
-bool moat_io_reason_is_pass(enum moat_reason r);
-
 #endif

@@ -298,9 +298,17 @@ static void print_summary(const struct moat_counters *c, uint64_t emitted,
 		printf("}}\n");
 		return;
 	}
-	printf("packets %llu  passed %llu  dropped %llu  emitted %llu\n",
-	       (unsigned long long)c->packets, (unsigned long long)c->passed,
-	       (unsigned long long)c->dropped, (unsigned long long)emitted);
+	/* By class (include/moat/reason.h): an answered packet (a cookie
+	 * SYN-ACK, a challenge ACK) was not forwarded, but not refused. */
+	uint64_t by_class[MOAT_CLASS_COUNT] = { 0 };
+	for (int r = 0; r < MOAT_R_COUNT; r++)
+		by_class[moat_reason_class((enum moat_reason)r)] += c->reason[r];
+	printf("packets %llu  passed %llu  dropped %llu  answered %llu  "
+	       "emitted %llu\n", (unsigned long long)c->packets,
+	       (unsigned long long)by_class[MOAT_CLASS_PASS],
+	       (unsigned long long)by_class[MOAT_CLASS_DROP],
+	       (unsigned long long)by_class[MOAT_CLASS_ANSWER],
+	       (unsigned long long)emitted);
 	for (int r = 0; r < MOAT_R_COUNT; r++)
 		if (c->reason[r])
 			printf("  %-24s %llu\n",

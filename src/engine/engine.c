@@ -251,8 +251,12 @@ static bool stage_sanity(struct moat_engine *e, struct moat_flight *fl)
 		return false;
 	}
 	if (p->ipv == 0) {
-		moat_engine_finish(e, fl, e->opt.nonip_pass ? MOAT_VERDICT_PASS :
-		       MOAT_VERDICT_DROP, MOAT_R_NON_IP);
+		if (e->opt.nonip_pass)
+			moat_engine_finish(e, fl, MOAT_VERDICT_PASS,
+					   MOAT_R_NON_IP);
+		else
+			moat_engine_finish(e, fl, MOAT_VERDICT_DROP,
+					   MOAT_R_NON_IP_DROP);
 		return false;
 	}
 	resolve_zones(e, fl);

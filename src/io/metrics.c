@@ -10,22 +10,6 @@
 
 #include "moat/io_ctl.h"
 
-bool moat_io_reason_is_pass(enum moat_reason r)
-{
-	switch (r) {
-	case MOAT_R_NONE:
-	case MOAT_R_RULE_PASS:
-	case MOAT_R_POLICY_PASS:
-	case MOAT_R_STATE_MATCH:
-	case MOAT_R_TCP_SYN_REUSE:
-	case MOAT_R_TCP_STALE_RETRANSMIT:
-	case MOAT_R_NON_IP:
-		return true;
-	default:
-		return false;
-	}
-}
-
 static void port_text(struct moat_io_buf *b, const struct moat_io_port *p)
 {
 	moat_io_buf_printf(b,
@@ -158,6 +142,20 @@ static void prom_ports(struct moat_io_buf *b, const struct moat_io_stats_view *v
 				   (double)v->ports[i]->st.delay_max_ns / 1e9);
 }
 
+/* One family per class of include/moat/reason.h: each reason in exactly
+ * one of them, zeros included, so a rate() sees every series from start. */
+static void prom_reasons(struct moat_io_buf *b, const struct moat_counters *c,
+			 enum moat_reason_class cls, const char *name,
+			 const char *help)
+{
+	prom_head(b, name, "counter", help);
+	for (int r = 0; r < MOAT_R_COUNT; r++)
+		if (moat_reason_class((enum moat_reason)r) == cls)
+			moat_io_buf_printf(b, "%s{reason=\"%s\"} %" PRIu64 "\n",
+					   name, moat_reason_name(r),
+					   c->reason[r]);
+}
+
 void moat_io_metrics_prom(struct moat_io_buf *b,
 			  const struct moat_io_stats_view *v)
 {
@@ -171,20 +169,14 @@ void moat_io_metrics_prom(struct moat_io_buf *b,
 	prom_head(b, "moat_emitted_total", "counter",
 		  "Packets the engine emitted (SYN-ACKs, RSTs, ACKs).");
 	moat_io_buf_printf(b, "moat_emitted_total %" PRIu64 "\n", c->emitted);
-	prom_head(b, "moat_drops_total", "counter",
-		  "Packets by the reason that stopped them.");
-	for (int r = 0; r < MOAT_R_COUNT; r++)
-		if (!moat_io_reason_is_pass(r))
-			moat_io_buf_printf(b, "moat_drops_total{reason=\"%s\"} %"
-					   PRIu64 "\n", moat_reason_name(r),
-					   c->reason[r]);
-	prom_head(b, "moat_passes_total", "counter",
-		  "Packets by the reason that let them through.");
-	for (int r = 0; r < MOAT_R_COUNT; r++)
-		if (moat_io_reason_is_pass(r))
-			moat_io_buf_printf(b, "moat_passes_total{reason=\"%s\"} %"
-					   PRIu64 "\n", moat_reason_name(r),
-					   c->reason[r]);
+	prom_reasons(b, c, MOAT_CLASS_DROP, "moat_drops_total",
+		     "Packets refused, by the reason that stopped them.");
+	prom_reasons(b, c, MOAT_CLASS_PASS, "moat_passes_total",
+		     "Packets let through, by the reason that passed them.");
+	prom_reasons(b, c, MOAT_CLASS_ANSWER, "moat_answers_total",
+		     "Packets moat answered or kept in the endpoint's place "
+		     "(cookies, challenge ACKs, the proxy's handshake), by "
+		     "reason.");
 	prom_head(b, "moat_flows", "gauge", "Flows in the state table.");
 	moat_io_buf_printf(b, "moat_flows %" PRIu64 "\n", v->flows);
 	prom_head(b, "moat_reloads_total", "counter", "Configuration reloads.");

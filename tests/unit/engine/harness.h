@@ -101,6 +101,10 @@ static inline const struct moat_result *h_run(struct harness *h, int zone)
 
 	moat_emit_reset(&h->out);
 	moat_engine_process(h->eng, &f, h->now, &h->res, &h->out);
+	/* Every verdict agrees with its reason's class (include/moat/
+	 * reason.h): the one table the stats and metrics read. */
+	assert_int_equal(h->res.verdict,
+			 moat_reason_verdict(moat_reason_class(h->res.reason)));
 	return &h->res;
 }
 

@@ -189,6 +189,47 @@ static void stats_json(void **state)
 	free(f);
 }
 
+/* Each reason is a sample of exactly one of the three families, the one
+ * its class in include/moat/reason.h names: NDP and stateless passes are
+ * passes, cookies and challenge ACKs answers. */
+static void metrics_reason_families(void **state)
+{
+	static const char *const family[MOAT_CLASS_COUNT] = {
+		[MOAT_CLASS_PASS] = "moat_passes_total",
+		[MOAT_CLASS_DROP] = "moat_drops_total",
+		[MOAT_CLASS_ANSWER] = "moat_answers_total",
+	};
+	struct fixture *f = make_fixture();
+	struct moat_io_buf b;
+	char want[128];
+
+	(void)state;
+	moat_io_buf_init(&b);
+	moat_io_metrics_prom(&b, &f->v);
+	for (int r = 0; r < MOAT_R_COUNT; r++) {
+		enum moat_reason_class c = moat_reason_class((enum moat_reason)r);
+
+		for (int k = 0; k < MOAT_CLASS_COUNT; k++) {
+			snprintf(want, sizeof(want), "\n%s{reason=\"%s\"} ",
+				 family[k], moat_reason_name((enum moat_reason)r));
+			char *at = strstr(b.p, want);
+			if ((k == (int)c) != (at != NULL))
+				fail_msg("%s: %s in %s", moat_reason_name(r),
+					 at ? "wrongly" : "missing", family[k]);
+			if (at)
+				assert_null(strstr(at + 1, want));
+		}
+	}
+	assert_non_null(strstr(b.p, "moat_passes_total{reason=\"ndp\"} "));
+	assert_non_null(strstr(b.p,
+		"moat_passes_total{reason=\"rule-pass-stateless\"} "));
+	assert_non_null(strstr(b.p,
+		"moat_answers_total{reason=\"syn-cookie-sent\"} "));
+	assert_non_null(strstr(b.p, "# TYPE moat_answers_total counter\n"));
+	moat_io_buf_free(&b);
+	free(f);
+}
+
 /* Every sample line is NAME{LABELS} VALUE or NAME VALUE, every metric has
  * its HELP and TYPE before its samples. */
 static void metrics_prom(void **state)
@@ -391,6 +432,7 @@ int main(void)
 		cmocka_unit_test(buf_grows),
 		cmocka_unit_test(stats_text),
 		cmocka_unit_test(stats_json),
+		cmocka_unit_test(metrics_reason_families),
 		cmocka_unit_test(metrics_prom),
 		cmocka_unit_test(server_round_trip),
 		cmocka_unit_test(server_answers_later),
