@@ -8,9 +8,9 @@
  * flow key.
  */
 #include <stdarg.h>
-#include <stdio.h>
 
 #include "engine/engine_impl.h"
+#include "moat/fmt.h"
 
 static const char *const kind_names[MOAT_EV_KIND_COUNT] = {
 	[MOAT_EV_RULE] = "rule",
@@ -104,16 +104,14 @@ int moat_engine_events_drain(struct moat_engine *e, struct moat_event *buf,
 void moat_engine_say_line(struct moat_engine *e, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
+	size_t n;
 
 	if (!e->explain || e->explain_off + 2 >= e->explain_len)
 		return;
 	va_start(ap, fmt);
-	n = vsnprintf(e->explain + e->explain_off,
-		      e->explain_len - e->explain_off - 1, fmt, ap);
+	n = moat_fmt_v(e->explain + e->explain_off,
+		       e->explain_len - e->explain_off - 1, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
 	e->explain_off += (unsigned long)n;
 	if (e->explain_off > e->explain_len - 2)
 		e->explain_off = e->explain_len - 2;

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -10,6 +11,7 @@
 #include <sodium.h>
 
 #include "moat/addr.h"
+#include "moat/fmt.h"
 #include "moat/siphash.h"
 #include "moat/reason.h"
 
@@ -86,6 +88,37 @@ static void reason_classes(void **state)
 	assert_string_equal(moat_reason_class_name(MOAT_CLASS_COUNT), "?");
 }
 
+/* The core's bounded formatter agrees with snprintf on what it knows, and
+ * never writes past the buffer. */
+static void fmt_like_snprintf(void **state)
+{
+	char got[64], want[64];
+	size_t n;
+
+	(void)state;
+	moat_fmt(got, sizeof(got), "a %s b %d c %u d %x %%", "str", -42,
+		 4000000000u, 0xbeefu);
+	snprintf(want, sizeof(want), "a %s b %d c %u d %x %%", "str", -42,
+		 4000000000u, 0xbeefu);
+	assert_string_equal(got, want);
+	moat_fmt(got, sizeof(got), "%ld %lu %lld %llu %zu %c", -1L, 2UL,
+		 -9223372036854775807LL - 1, 18446744073709551615ULL,
+		 (size_t)7, 'z');
+	snprintf(want, sizeof(want), "%ld %lu %lld %llu %zu %c", -1L, 2UL,
+		 -9223372036854775807LL - 1, 18446744073709551615ULL,
+		 (size_t)7, 'z');
+	assert_string_equal(got, want);
+	memset(got, 'X', sizeof(got));
+	n = moat_fmt(got, 6, "%s", "truncated");
+	assert_int_equal(n, 5);
+	assert_string_equal(got, "trunc");
+	assert_int_equal(got[6], 'X');
+	assert_int_equal(moat_fmt(got, 1, "x%d", 1), 0);
+	assert_string_equal(got, "");
+	assert_int_equal(moat_fmt(got, 0, "x"), 0);
+	assert_int_equal(got[0], '\0');
+}
+
 static void addr_parse_and_format(void **state)
 {
 	static const struct {
@@ -151,6 +184,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(reason_names_are_unique_and_round_trip),
 		cmocka_unit_test(reason_classes),
+		cmocka_unit_test(fmt_like_snprintf),
 		cmocka_unit_test(addr_parse_and_format),
 		cmocka_unit_test(v4_is_mapped),
 		cmocka_unit_test(siphash_matches_reference),
