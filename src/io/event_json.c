@@ -97,7 +97,8 @@ void moat_io_iso8601(int64_t ns, char out[32])
 	}
 	char tmp[96];
 
-	gmtime_r(&sec, &tm);
+	if (!gmtime_r(&sec, &tm))
+		memset(&tm, 0, sizeof(tm)); /* beyond any calendar */
 	/* 31 characters for years 0 to 9999, which is all a uint64_t of
 	 * nanoseconds reaches. */
 	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%06ld+0000",
@@ -293,7 +294,9 @@ json_t *moat_io_event_json(const struct moat_event *ev,
 
 	if (!o)
 		return NULL;
-	moat_io_iso8601((int64_t)ev->time_ns + ctx->wall_offset_ns, ts);
+	/* Wraps rather than overflows on nonsense: unsigned arithmetic. */
+	moat_io_iso8601((int64_t)(ev->time_ns + (uint64_t)ctx->wall_offset_ns),
+			ts);
 	json_object_set_new(o, "timestamp", json_string(ts));
 	if (ctx->pcap_cnt > 0)
 		json_object_set_new(o, "pcap_cnt", json_integer(ctx->pcap_cnt));
