@@ -18,8 +18,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "moat/ct.h"
 #include "moat/emit.h"
+#include "moat/event.h"
 #include "moat/reason.h"
+#include "moat/syn.h"
 
 struct moat_config;
 struct moat_engine;
@@ -134,31 +137,66 @@ void moat_engine_set_syncookies(struct moat_engine *e, int mode);
 
 /*
  * Events for the log: rule matches with `log`, mode switches, table full,
- * alerts.  The engine keeps a bounded ring and overwrites the oldest (and
- * counts the loss); the I/O side drains it.  @text is one JSON object
- * without a trailing newline.
+ * alerts (moat/event.h: typed data, no text).  The engine keeps a bounded
+ * ring and overwrites the oldest (and counts the loss); the I/O side
+ * drains it into @buf and formats (src/io/event_json.c).
  */
-enum { MOAT_EVENT_TEXT_MAX = 512 };
-struct moat_event {
-	uint64_t time_ns;
-	char text[MOAT_EVENT_TEXT_MAX];
-};
 int moat_engine_events_drain(struct moat_engine *e, struct moat_event *buf,
 			     int max);
 
-/* Flows for `moat ctl flows`: calls @fn for each live flow, up to @max. */
-struct moat_flow_info {
-	char text[256]; /* one human-readable line */
+/*
+ * Flows for `moat ctl flows`: @fn is called with each live flow, as data
+ * (the I/O side filters and formats them), up to @max; returns how many.
+ * Control plane: walks the table.
+ */
+struct moat_flow {
+	struct moat_flow_key key;   /* as the flow's first packet carried it;
+				       ICMP echo: the identifier in both ports */
+	uint8_t state;              /* enum moat_ct_state */
+	uint16_t rule;              /* the rule that created it; 0: policy */
+	int8_t zone[2];             /* ingress zone per direction; -1 */
+	bool synproxy, modulate;
+	uint32_t expires_in;        /* seconds before it times out */
 };
 int moat_engine_flows(const struct moat_engine *e,
-		      void (*fn)(const struct moat_flow_info *fi, void *arg),
+		      void (*fn)(const struct moat_flow *fl, void *arg),
 		      void *arg, int max);
+
+/* The configuration in force (borrowed from the caller: see create and
+ * reload), for the names of zones and sets. */
+const struct moat_config *moat_engine_config(const struct moat_engine *e);
 
 /* How many flows the table holds now (cheap: a counter). */
 unsigned long moat_engine_flow_count(const struct moat_engine *e);
 
-/* Flows by state, SYN proxy mode per destination: one JSON object. */
-int moat_engine_stats_json(const struct moat_engine *e, char *buf,
-			   unsigned long len);
+/* Counters of the modules behind the engine, for `moat ctl stats`. */
+struct moat_hijack_stats {
+	uint64_t injection, ack_storm, ttl_jump, blocked, rst_sent;
+	uint32_t seg_slots, flow_slots;
+	uint64_t bytes;
+};
+struct moat_src_stats {
+	uint32_t nodes, capacity, overload_active;
+	uint64_t overloads, address_trust, table_full, bytes;
+};
+enum { MOAT_ENGINE_STATS_SYN_MAX = 64 };
+struct moat_engine_stats {
+	uint32_t flows, capacity;
+	struct moat_ct_stats ct;
+	uint32_t by_state[MOAT_CT_STATE_COUNT];
+	uint64_t events_lost, mode_switches, synack_retransmits;
+	uint64_t server_timeouts, emit_full;
+	int syncookies;             /* enum moat_syncookies_mode in force */
+	struct moat_hijack_stats hijack;
+	struct { uint64_t sent, limited, unknown; } challenge;
+	struct moat_src_stats sources;
+	uint32_t nsyn;              /* protected destinations, at most _MAX */
+	struct moat_syn_mode_view syn[MOAT_ENGINE_STATS_SYN_MAX];
+};
+
+/* Fill @st: flows by state, table use, SYN proxy mode per destination,
+ * alerts.  Control plane: counts the table by state. */
+void moat_engine_stats(const struct moat_engine *e,
+		       struct moat_engine_stats *st);
 
 #endif

@@ -9,8 +9,8 @@
  * allocate.
  *
  * Protocol (SOCK_STREAM): the client sends one line,
- *     stats [--json] | flows [WORD...] | reload | syncookies on|off|auto |
- *     metrics
+ *     stats [--json] | flows [TERM VALUE...] [--json] | reload |
+ *     syncookies on|off|auto | metrics
  * and reads until end of file.  The reply's first line is `ok` or `error`;
  * the rest is the body (the counters, the flows, the reload errors...).
  */
@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "moat/engine.h"
+#include "moat/io_flows.h"
 #include "moat/io_port.h"
 
 /* ---- a growing text buffer (control plane) ---------------------------- */
@@ -50,16 +51,14 @@ enum moat_io_ctl_cmd {
 
 enum { MOAT_IO_CTL_LINE_MAX = 256 };
 
-enum { MOAT_IO_CTL_FILTERS = 3, MOAT_IO_CTL_FILTER_LEN = 64 };
-
 struct moat_io_ctl_req {
 	enum moat_io_ctl_cmd cmd;
 	int mode;       /* SYNCOOKIES: enum moat_syncookies_mode */
-	bool json;      /* STATS --json */
-	/* FLOWS WORD...: only flows whose line contains every word (an
-	 * address, ":80", a state name such as "established"). */
-	int nfilter;
-	char filter[MOAT_IO_CTL_FILTERS][MOAT_IO_CTL_FILTER_LEN];
+	bool json;      /* STATS --json, FLOWS --json */
+	/* FLOWS TERM VALUE...: only the flows every term matches
+	 * (moat/io_flows.h: src, dst, host, port, sport, dport, proto,
+	 * state). */
+	struct moat_io_flow_filter flows;
 	uint64_t ticket;  /* set by the server: who asked (moat_io_ctl_answer) */
 };
 
@@ -107,7 +106,7 @@ struct moat_io_stats_view {
 	uint64_t flows;
 	const struct moat_io_port *const *ports;
 	int nports;
-	const char *engine_json;   /* moat_engine_stats_json, or NULL */
+	const struct moat_engine_stats *engine; /* or NULL: no engine */
 	uint64_t reloads, reload_errors, ticks;
 };
 
@@ -116,8 +115,5 @@ void moat_io_stats_json(struct moat_io_buf *b, const struct moat_io_stats_view *
 /* Prometheus text exposition format 0.0.4. */
 void moat_io_metrics_prom(struct moat_io_buf *b,
 			  const struct moat_io_stats_view *v);
-
-/* True for the reasons that mean a packet went through (not a drop). */
-bool moat_io_reason_is_pass(enum moat_reason r);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "moat/engine.h"
+#include "moat/io_event.h"
 
 struct moat_io_eventlog;
 
@@ -26,11 +27,15 @@ struct moat_io_eventlog *moat_io_eventlog_open(const char *json_path,
 					       char *err, size_t errlen);
 void moat_io_eventlog_close(struct moat_io_eventlog *l); /* accepts NULL */
 
-/* One engine event as one line: {"time":REALTIME,"event":TEXT}. */
+/* One engine event as one line of the schema of moat/io_event.h, the
+ * engine's monotonic time turned into the wall clock's (the offset of
+ * @ctx is replaced). */
 void moat_io_eventlog_event(struct moat_io_eventlog *l,
-			    const struct moat_event *ev);
-/* A free-form line from the run loop itself (start, reload, stop):
- * {"time":...,"moat":"@what","detail":"@detail"}. */
+			    const struct moat_event *ev,
+			    const struct moat_io_event_ctx *ctx);
+/* A line from the run loop itself (start, reload, stop):
+ * {"timestamp":...,"event_type":"moat",
+ *  "moat":{"what":"@what","detail":"@detail"}}. */
 void moat_io_eventlog_note(struct moat_io_eventlog *l, const char *what,
 			   const char *detail);
 /* A frame a `log` rule matched, stamped with the wall clock now. */
@@ -44,9 +49,5 @@ struct moat_io_eventlog_stats {
 };
 const struct moat_io_eventlog_stats *
 moat_io_eventlog_stats(const struct moat_io_eventlog *l);
-
-/* Write @s as a JSON string body (no quotes) escaped, into @out (cut to
- * @len - 1 bytes).  Returns the length written. */
-size_t moat_io_json_escape(char *out, size_t len, const char *s);
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * `moat ctl [-s SOCKET] stats [--json] | flows | reload |
- *  syncookies on|off|auto | metrics`: talk to a running `moat run`.
+ * `moat ctl [-s SOCKET] stats [--json] | flows [TERM VALUE...] [--json] |
+ *  reload | syncookies on|off|auto | metrics`: talk to a running `moat run`.
  *
  * Sends the request as one line on the control socket (src/io/ctl.c) and
  * copies the reply to stdout; a reply whose first line is `error` goes to
@@ -27,9 +27,11 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: moat ctl [-s SOCKET] COMMAND\n"
 		   "  stats [--json]          counters, drops by reason, ports\n"
-		   "  flows [WORD...]         one line per tracked flow; with words, only\n"
-		   "                          the flows whose line has them all\n"
-		   "                          (an address, :80, established...)\n"
+		   "  flows [TERM VALUE...] [--json]\n"
+		   "                          one line per tracked flow; with terms, only\n"
+		   "                          the flows that match them all: src, dst or\n"
+		   "                          host ADDR[/LEN], port, sport or dport N,\n"
+		   "                          proto tcp|udp|icmp|icmp6|N, state NAME\n"
 		   "  reload                  load the configuration again\n"
 		   "  syncookies on|off|auto  force the SYN cookie mode\n"
 		   "  metrics                 counters in Prometheus text format\n"

@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "moat/engine.h"
+#include "moat/io_event.h"
 #include "moat/io_pcap.h"
 #include "moat/io_pcapng.h"
 #include "moat/rules.h"
@@ -228,10 +229,12 @@ static void write_emitted(struct replay_out *out, struct moat_emit *em,
 	moat_emit_reset(em);
 }
 
-/* The engine's events, each tagged with the packet that caused it (0: a
- * tick between packets). */
+/* The engine's events, in the schema of `moat run --log`
+ * (moat/io_event.h), each with the number of the packet that caused it
+ * (pcap_cnt; none for a tick between packets) and that packet's pcapng
+ * interface when the capture names one. */
 static void write_events(struct moat_engine *eng, struct replay_out *out,
-			 long index)
+			 long index, const char *iface)
 {
 	struct moat_event ev[16];
 	int n;
@@ -239,11 +242,18 @@ static void write_events(struct moat_engine *eng, struct replay_out *out,
 	if (!out->events)
 		return;
 	while ((n = moat_engine_events_drain(eng, ev, 16)) > 0)
-		for (int i = 0; i < n; i++)
-			fprintf(out->events,
-				"{\"time_ns\":%llu,\"packet\":%ld,\"event\":%s}\n",
-				(unsigned long long)ev[i].time_ns, index,
-				ev[i].text);
+		for (int i = 0; i < n; i++) {
+			struct moat_io_event_ctx ctx = {
+				.cfg = moat_engine_config(eng),
+				.pcap_cnt = index,
+				.in_iface = index ? iface : NULL,
+			};
+			char *line = moat_io_event_line(&ev[i], &ctx);
+
+			if (line)
+				fprintf(out->events, "%s\n", line);
+			free(line);
+		}
 }
 
 static void print_trace(long index, const struct moat_result *res)
@@ -298,9 +308,17 @@ static void print_summary(const struct moat_counters *c, uint64_t emitted,
 		printf("}}\n");
 		return;
 	}
-	printf("packets %llu  passed %llu  dropped %llu  emitted %llu\n",
-	       (unsigned long long)c->packets, (unsigned long long)c->passed,
-	       (unsigned long long)c->dropped, (unsigned long long)emitted);
+	/* By class (include/moat/reason.h): an answered packet (a cookie
+	 * SYN-ACK, a challenge ACK) was not forwarded, but not refused. */
+	uint64_t by_class[MOAT_CLASS_COUNT] = { 0 };
+	for (int r = 0; r < MOAT_R_COUNT; r++)
+		by_class[moat_reason_class((enum moat_reason)r)] += c->reason[r];
+	printf("packets %llu  passed %llu  dropped %llu  answered %llu  "
+	       "emitted %llu\n", (unsigned long long)c->packets,
+	       (unsigned long long)by_class[MOAT_CLASS_PASS],
+	       (unsigned long long)by_class[MOAT_CLASS_DROP],
+	       (unsigned long long)by_class[MOAT_CLASS_ANSWER],
+	       (unsigned long long)emitted);
 	for (int r = 0; r < MOAT_R_COUNT; r++)
 		if (c->reason[r])
 			printf("  %-24s %llu\n",
@@ -380,7 +398,7 @@ static int replay_loop(struct moat_engine *eng,
 		while (pk.ts_ns >= next_tick) {
 			moat_engine_tick(eng, next_tick, &em);
 			write_emitted(out, &em, next_tick, emitted);
-			write_events(eng, out, 0);
+			write_events(eng, out, 0, NULL);
 			next_tick = next_tick_in_gap(next_tick,
 						     next_tick - last_ts,
 						     pk.ts_ns);
@@ -400,7 +418,8 @@ static int replay_loop(struct moat_engine *eng,
 						 sizeof(explain));
 		moat_engine_process(eng, &f, pk.ts_ns, &res, &em);
 		write_emitted(out, &em, pk.ts_ns, emitted);
-		write_events(eng, out, index);
+		write_events(eng, out, index,
+			     moat_io_pcapng_map_name(map, (uint32_t)(index - 1)));
 		if (res.verdict == MOAT_VERDICT_PASS && out->passed)
 			moat_io_pcap_write(out->passed, buf, n, pk.wirelen,
 					   pk.ts_ns);

@@ -106,15 +106,3 @@ void moat_engine_challenge_ack(struct moat_engine *e, struct moat_flight *fl,
 	moat_engine_say(e, "challenge ACK: sent, seq %u ack %u win %u", c.seq,
 			c.ack, c.win);
 }
-
-int moat_engine_challenge_stats_json(const struct moat_engine *e, char *buf,
-				     unsigned long len)
-{
-	int n = snprintf(buf, len,
-			 "{\"sent\":%llu,\"limited\":%llu,\"unknown\":%llu}",
-			 (unsigned long long)e->challenge.sent,
-			 (unsigned long long)e->challenge.limited,
-			 (unsigned long long)e->challenge.unknown);
-
-	return n < 0 || (unsigned long)n >= len ? -1 : n;
-}

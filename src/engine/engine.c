@@ -251,8 +251,12 @@ static bool stage_sanity(struct moat_engine *e, struct moat_flight *fl)
 		return false;
 	}
 	if (p->ipv == 0) {
-		moat_engine_finish(e, fl, e->opt.nonip_pass ? MOAT_VERDICT_PASS :
-		       MOAT_VERDICT_DROP, MOAT_R_NON_IP);
+		if (e->opt.nonip_pass)
+			moat_engine_finish(e, fl, MOAT_VERDICT_PASS,
+					   MOAT_R_NON_IP);
+		else
+			moat_engine_finish(e, fl, MOAT_VERDICT_DROP,
+					   MOAT_R_NON_IP_DROP);
 		return false;
 	}
 	resolve_zones(e, fl);
@@ -382,20 +386,14 @@ static bool stage_icmp_error(struct moat_engine *e, struct moat_flight *fl)
 }
 
 static void log_rule(struct moat_engine *e, struct moat_flight *fl,
-		     const struct moat_rule *rule, const char *action)
+		     const struct moat_rule *rule, enum moat_event_action action)
 {
-	char s[MOAT_ADDR_STRLEN], d[MOAT_ADDR_STRLEN];
+	struct moat_event *ev = moat_engine_event_flow(e, fl, MOAT_EV_RULE);
 
 	fl->res->log = true;
-	moat_engine_event(e, fl->now,
-			  "{\"event\":\"rule\",\"rule\":%d,\"line\":%d,"
-			  "\"action\":\"%s\",\"proto\":%u,\"src\":\"%s\","
-			  "\"sport\":%u,\"dst\":\"%s\",\"dport\":%u}",
-			  rule->number, rule->line, action, fl->p.proto,
-			  moat_addr_format(&fl->p.src, s, sizeof(s)),
-			  fl->p.sport,
-			  moat_addr_format(&fl->p.dst, d, sizeof(d)),
-			  fl->p.dport);
+	ev->u.rule.number = rule->number;
+	ev->u.rule.line = rule->line;
+	ev->u.rule.action = (uint8_t)action;
 }
 
 struct moat_ct_entry *moat_engine_flow_open(struct moat_engine *e,
@@ -418,8 +416,7 @@ struct moat_ct_entry *moat_engine_flow_open(struct moat_engine *e,
 		      : moat_ct_insert_as(e->ct, &fl->p, state, fl->now, &why);
 	if (!ent) {
 		if (why == MOAT_R_STATE_TABLE_FULL)
-			moat_engine_event(e, fl->now,
-					  "{\"event\":\"table-full\"}");
+			moat_engine_event_flow(e, fl, MOAT_EV_TABLE_FULL);
 		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, why);
 		return NULL;
 	}
@@ -480,8 +477,9 @@ static void stage_rules(struct moat_engine *e, struct moat_flight *fl)
 	}
 	fl->res->rule = rule->number;
 	if (rule->log)
-		log_rule(e, fl, rule, rule->action == MOAT_RULE_PASS ? "pass" :
-			 rule->action == MOAT_RULE_BLOCK ? "block" : "reject");
+		log_rule(e, fl, rule, rule->action == MOAT_RULE_PASS ?
+			 MOAT_EV_ACTION_PASS : rule->action == MOAT_RULE_BLOCK ?
+			 MOAT_EV_ACTION_BLOCK : MOAT_EV_ACTION_REJECT);
 	if (rule->action == MOAT_RULE_BLOCK) {
 		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, MOAT_R_RULE_BLOCK);
 		return;

@@ -117,10 +117,17 @@ struct moat_ct_entry *moat_engine_flow_open(struct moat_engine *e,
 enum moat_reason moat_engine_antispoof(struct moat_engine *e,
 				       struct moat_flight *fl);
 
-/* events.c */
-void moat_engine_event(struct moat_engine *e, uint64_t now_ns,
-		       const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/*
+ * events.c: a new event of @kind at @now_ns in the ring (the oldest goes
+ * when it is full), zeroed, with no flow (in_zone -1); the caller fills
+ * it.  moat_engine_event_flow() adds the packet in flight's flow key and
+ * ingress zone.  Never fails, never formats.
+ */
+struct moat_event *moat_engine_event(struct moat_engine *e, uint64_t now_ns,
+				     enum moat_event_kind kind);
+struct moat_event *moat_engine_event_flow(struct moat_engine *e,
+					  const struct moat_flight *fl,
+					  enum moat_event_kind kind);
 
 /* events.c: one line of the explanation of the packet in flight, if one
  * was asked for (moat_engine_explain_next).  The macro tests that first,
@@ -152,15 +159,8 @@ enum moat_reason moat_engine_hijack_check(struct moat_engine *e,
 					  struct moat_ct_entry *ent, int dir,
 					  enum moat_reason track);
 /* Alerts so far, and the memory of the fingerprint tables. */
-struct moat_hijack_stats {
-	uint64_t injection, ack_storm, ttl_jump, blocked, rst_sent;
-	uint32_t seg_slots, flow_slots;
-	uint64_t bytes;
-};
 void moat_engine_hijack_stats(const struct moat_engine *e,
 			      struct moat_hijack_stats *out);
-int moat_engine_hijack_stats_json(const struct moat_engine *e, char *buf,
-				  unsigned long len);
 /* Reset flagged flows on both sides (MOAT_R_HIJACK_BLOCKED) instead of
  * only alerting: `options { detect hijack block }`, set at create and
  * reload. */
@@ -189,14 +189,8 @@ void moat_engine_src_created(struct moat_engine *e, struct moat_ct_entry *ent,
 void moat_engine_src_freed(struct moat_engine *e, struct moat_ct_entry *ent);
 void moat_engine_src_tick(struct moat_engine *e, uint64_t now_ns);
 /* Source nodes in use, overload entries, address-trust connections. */
-struct moat_src_stats {
-	uint32_t nodes, capacity, overload_active;
-	uint64_t overloads, address_trust, table_full, bytes;
-};
 void moat_engine_src_stats(const struct moat_engine *e,
 			   struct moat_src_stats *out);
-int moat_engine_src_stats_json(const struct moat_engine *e, char *buf,
-			       unsigned long len);
 
 /*
  * known.c: sources that completed a handshake, who keep priority while the
@@ -233,8 +227,6 @@ bool moat_engine_icmp_translate(struct moat_engine *e, struct moat_flight *fl,
  */
 void moat_engine_challenge_ack(struct moat_engine *e, struct moat_flight *fl,
 			       const struct moat_ct_entry *ent, int dir);
-int moat_engine_challenge_stats_json(const struct moat_engine *e, char *buf,
-				     unsigned long len);
 
 /* modulate.c: derive the modulation key (create). */
 void moat_engine_modulate_init(struct moat_engine *e);

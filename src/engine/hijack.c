@@ -36,7 +36,6 @@
  * (moat_engine_hijack_set_block) the flow is reset on both sides.
  */
 #include <assert.h>
-#include <stdio.h>
 #include <stdlib.h>
 
 #include <sodium.h>
@@ -161,25 +160,6 @@ void moat_engine_hijack_stats(const struct moat_engine *e,
 	*out = e->hijack->st;
 }
 
-int moat_engine_hijack_stats_json(const struct moat_engine *e, char *buf,
-				  unsigned long len)
-{
-	const struct moat_hijack_stats *s = &e->hijack->st;
-	int n;
-
-	n = snprintf(buf, len,
-		     "{\"injection\":%llu,\"ack_storm\":%llu,"
-		     "\"ttl_jump\":%llu,\"blocked\":%llu,\"rst_sent\":%llu,"
-		     "\"bytes\":%llu}",
-		     (unsigned long long)s->injection,
-		     (unsigned long long)s->ack_storm,
-		     (unsigned long long)s->ttl_jump,
-		     (unsigned long long)s->blocked,
-		     (unsigned long long)s->rst_sent,
-		     (unsigned long long)s->bytes);
-	return n < 0 || (unsigned long)n >= len ? -1 : n;
-}
-
 static uint64_t keyed_hash(const struct moat_hijack *h, const uint8_t *in,
 			   size_t len)
 {
@@ -220,26 +200,18 @@ static uint32_t tag_of(uint64_t k)
 	return t ? t : 1;
 }
 
-static const char *dir_name(int dir)
-{
-	return dir == MOAT_CT_ORIG ? "orig" : "reply";
-}
-
 /* The fields every alert starts with: kind, flow as this packet has it. */
-static int alert_head(char *buf, size_t len, const char *kind,
-		      const struct moat_flight *fl, int dir)
+static struct moat_event *alert(struct moat_engine *e,
+				const struct moat_flight *fl,
+				enum moat_event_hijack_kind kind, int dir)
 {
-	char s[MOAT_ADDR_STRLEN], d[MOAT_ADDR_STRLEN];
+	struct moat_event *ev = moat_engine_event_flow(e, fl, MOAT_EV_HIJACK);
 
-	return snprintf(buf, len,
-			"\"event\":\"hijack\",\"kind\":\"%s\",\"src\":\"%s\","
-			"\"sport\":%u,\"dst\":\"%s\",\"dport\":%u,"
-			"\"dir\":\"%s\",\"time\":%llu.%09llu",
-			kind, moat_addr_format(&fl->p.src, s, sizeof(s)),
-			fl->p.sport, moat_addr_format(&fl->p.dst, d, sizeof(d)),
-			fl->p.dport, dir_name(dir),
-			(unsigned long long)(fl->now / 1000000000ull),
-			(unsigned long long)(fl->now % 1000000000ull));
+	ev->u.hijack.kind = (uint8_t)kind;
+	ev->u.hijack.dir = (uint8_t)dir;
+	ev->u.hijack.seq = fl->p.seq;
+	ev->u.hijack.ack = fl->p.ack;
+	return ev;
 }
 
 /* ---- injection -------------------------------------------------------- */
@@ -284,7 +256,7 @@ static bool check_injection(struct moat_engine *e, struct moat_flight *fl,
 	uint32_t seq, full, tag;
 	uint16_t head;
 	struct seg_slot *sl, old;
-	char ev[MOAT_EVENT_TEXT_MAX];
+	struct moat_event *ev;
 	uint64_t k;
 
 	if (len == 0 || (uint32_t)p->payload_off + len > p->caplen)
@@ -313,11 +285,12 @@ static bool check_injection(struct moat_engine *e, struct moat_flight *fl,
 	/* The first copy stays the reference: each further forgery at this
 	 * SEQ alerts again. */
 	h->st.injection++;
-	alert_head(ev, sizeof(ev), "injection", fl, dir);
-	moat_engine_event(e, fl->now,
-			  "{%s,\"seq\":%u,\"len_seen\":%u,\"len_new\":%u,"
-			  "\"hash_seen\":\"%08x\",\"hash_new\":\"%08x\"}",
-			  ev, seq, old.len, len, old.full, full);
+	ev = alert(e, fl, MOAT_EV_HIJACK_INJECTION, dir);
+	ev->u.hijack.seq = seq;
+	ev->u.hijack.len_seen = old.len;
+	ev->u.hijack.len_new = len;
+	ev->u.hijack.hash_seen = old.full;
+	ev->u.hijack.hash_new = full;
 	return true;
 }
 
@@ -346,7 +319,7 @@ static bool check_storm(struct moat_engine *e, struct moat_flight *fl,
 			int dir, uint64_t fh)
 {
 	struct flow_slot *fs = flow_slot(e->hijack, fh);
-	char ev[MOAT_EVENT_TEXT_MAX];
+	struct moat_event *ev;
 
 	/* A quiet second ends a storm; a longer one restarts the window. */
 	if (fs->last_ns && fl->now - fs->last_ns > HIJACK_STORM_NS)
@@ -363,14 +336,11 @@ static bool check_storm(struct moat_engine *e, struct moat_flight *fl,
 		return false;
 	fs->bits |= FS_STORM;
 	e->hijack->st.ack_storm++;
-	alert_head(ev, sizeof(ev), "ack-storm", fl, dir);
-	moat_engine_event(e, fl->now,
-			  "{%s,\"acks_orig\":%u,\"acks_reply\":%u,"
-			  "\"window_ms\":%llu,\"seq\":%u,\"ack\":%u}",
-			  ev, fs->acks[0], fs->acks[1],
-			  (unsigned long long)((fl->now - fs->start_ns) /
-					       1000000ull),
-			  fl->p.seq, fl->p.ack);
+	ev = alert(e, fl, MOAT_EV_HIJACK_ACK_STORM, dir);
+	ev->u.hijack.acks_orig = fs->acks[0];
+	ev->u.hijack.acks_reply = fs->acks[1];
+	ev->u.hijack.window_ms = (uint32_t)((fl->now - fs->start_ns) /
+					    1000000ull);
 	return true;
 }
 
@@ -387,7 +357,7 @@ static bool check_ttl(struct moat_engine *e, struct moat_flight *fl,
 {
 	uint8_t first = ent->peer[dir].ttl, now = fl->p.ttl;
 	uint8_t bit = (uint8_t)(FS_TTL << dir);
-	char ev[MOAT_EVENT_TEXT_MAX];
+	struct moat_event *ev;
 	struct flow_slot *fs;
 
 	if (!(ent->flags & MOAT_CT_F_TTL_CHANGED) || first == 0 ||
@@ -399,11 +369,10 @@ static bool check_ttl(struct moat_engine *e, struct moat_flight *fl,
 		return false; /* once per flow and direction */
 	fs->bits |= bit;
 	e->hijack->st.ttl_jump++;
-	alert_head(ev, sizeof(ev), "ttl-jump", fl, dir);
-	moat_engine_event(e, fl->now,
-			  "{%s,\"ttl_first\":%u,\"ttl_now\":%u,\"seq\":%u,"
-			  "\"len\":%u}",
-			  ev, first, now, fl->p.seq, fl->p.payload_len);
+	ev = alert(e, fl, MOAT_EV_HIJACK_TTL_JUMP, dir);
+	ev->u.hijack.ttl_first = first;
+	ev->u.hijack.ttl_now = now;
+	ev->u.hijack.len = fl->p.payload_len;
 	return true;
 }
 

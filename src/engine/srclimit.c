@@ -35,7 +35,6 @@
  */
 #include <assert.h>
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 
 #include <sodium.h>
@@ -291,24 +290,6 @@ void moat_engine_src_stats(const struct moat_engine *e,
 	*out = e->src->st;
 }
 
-int moat_engine_src_stats_json(const struct moat_engine *e, char *buf,
-			       unsigned long len)
-{
-	const struct moat_src_stats *s = &e->src->st;
-	int n;
-
-	n = snprintf(buf, len,
-		     "{\"nodes\":%u,\"capacity\":%u,\"overloads\":%llu,"
-		     "\"overload_active\":%u,\"address_trust\":%llu,"
-		     "\"table_full\":%llu,\"bytes\":%llu}",
-		     s->nodes, s->capacity,
-		     (unsigned long long)s->overloads, s->overload_active,
-		     (unsigned long long)s->address_trust,
-		     (unsigned long long)s->table_full,
-		     (unsigned long long)s->bytes);
-	return n < 0 || (unsigned long)n >= len ? -1 : n;
-}
-
 /* ---- counting --------------------------------------------------------- */
 
 static bool counts_flows(const struct moat_rule *r)
@@ -450,8 +431,7 @@ static void overload_add(struct moat_engine *e, struct moat_flight *fl,
 			 const struct moat_rule *rule, enum moat_reason why)
 {
 	struct moat_srclimit *s = e->src;
-	const struct moat_set *set;
-	char a[MOAT_ADDR_STRLEN];
+	struct moat_event *ev;
 	struct src_node *n;
 
 	if (rule->overload_set < 0)
@@ -467,14 +447,11 @@ static void overload_add(struct moat_engine *e, struct moat_flight *fl,
 	n->until_ns = rule->overload_expire ?
 		fl->now + rule->overload_expire * 1000000000ull : NEVER;
 	s->st.overloads++;
-	set = moat_config_set(e->cfg, rule->overload_set);
-	moat_engine_event(e, fl->now,
-			  "{\"event\":\"overload\",\"src\":\"%s\",\"set\":"
-			  "\"%s\",\"rule\":%d,\"limit\":\"%s\","
-			  "\"expire\":%u}",
-			  moat_addr_format(&fl->p.src, a, sizeof(a)),
-			  set ? moat_set_name(set) : "?", rule->number,
-			  moat_reason_name(why), rule->overload_expire);
+	ev = moat_engine_event_flow(e, fl, MOAT_EV_OVERLOAD);
+	ev->u.overload.set = (int16_t)rule->overload_set;
+	ev->u.overload.rule = rule->number;
+	ev->u.overload.limit = (uint16_t)why;
+	ev->u.overload.expire = rule->overload_expire;
 }
 
 /* An active overload entry for the source refuses it; an expired one goes. */
@@ -545,21 +522,15 @@ static bool from_outside(const struct moat_engine *e,
 static void watch_trust(struct moat_engine *e, struct moat_flight *fl,
 			const struct moat_rule *rule)
 {
-	char a[MOAT_ADDR_STRLEN], b[MOAT_ADDR_STRLEN];
 	const char *svc = trust_service(&fl->p);
+	struct moat_event *ev;
 
 	if (!svc || !from_outside(e, fl))
 		return;
 	e->src->st.address_trust++;
-	moat_engine_event(e, fl->now,
-			  "{\"event\":\"address-trust\",\"service\":\"%s\","
-			  "\"proto\":%u,\"src\":\"%s\",\"sport\":%u,"
-			  "\"dst\":\"%s\",\"dport\":%u,\"rule\":%d}",
-			  svc, fl->p.proto,
-			  moat_addr_format(&fl->p.src, a, sizeof(a)),
-			  fl->p.sport,
-			  moat_addr_format(&fl->p.dst, b, sizeof(b)),
-			  fl->p.dport, rule->number);
+	ev = moat_engine_event_flow(e, fl, MOAT_EV_ADDRESS_TRUST);
+	ev->u.trust.service = svc;
+	ev->u.trust.rule = rule->number;
 }
 
 /* max-src-conn and max-src-rate for the source's node of @rule. */
@@ -624,7 +595,6 @@ enum moat_reason moat_engine_src_admit(struct moat_engine *e,
 void moat_engine_src_tick(struct moat_engine *e, uint64_t now_ns)
 {
 	struct moat_srclimit *s = e->src;
-	char a[MOAT_ADDR_STRLEN];
 
 	if (!s)
 		return;
@@ -632,11 +602,10 @@ void moat_engine_src_tick(struct moat_engine *e, uint64_t now_ns)
 		struct src_node *n = &s->node[s->sweep];
 		s->sweep = s->sweep + 1 < s->nnodes ? s->sweep + 1 : 0;
 		if (n->kind == NODE_OVERLOAD && n->until_ns <= now_ns) {
-			moat_engine_event(e, now_ns,
-					  "{\"event\":\"overload-expired\","
-					  "\"src\":\"%s\"}",
-					  moat_addr_format(&n->addr, a,
-							   sizeof(a)));
+			struct moat_event *ev = moat_engine_event(
+				e, now_ns, MOAT_EV_OVERLOAD_EXPIRED);
+			ev->key.src = n->addr;
+			ev->u.overload.set = n->set;
 			node_free(s, n);
 		} else if (n->kind == NODE_RULE && n->conn == 0 &&
 			   n->until_ns <= now_ns) {

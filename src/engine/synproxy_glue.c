@@ -63,15 +63,17 @@ void moat_engine_syn_reload(struct moat_engine *e)
 static void log_mode_event(struct moat_engine *e,
 			   const struct moat_syn_mode_event *ev)
 {
-	char d[MOAT_ADDR_STRLEN];
+	struct moat_event *out = moat_engine_event(e, ev->time_ns,
+						   MOAT_EV_SYNCOOKIES);
 
 	e->mode_switches++;
-	moat_engine_event(e, ev->time_ns,
-			  "{\"event\":\"syncookies\",\"dst\":\"%s\",\"port\":%u,"
-			  "\"mode\":\"%s\",\"half_open\":%u,\"syn_rate\":%u}",
-			  moat_addr_format(&ev->dst, d, sizeof(d)), ev->port,
-			  ev->cookies ? "cookies" : "state", ev->half_open,
-			  ev->rate);
+	/* The protected service, as a SYN to it carries it. */
+	out->key.dst = ev->dst;
+	out->key.dport = ev->port;
+	out->key.proto = MOAT_IPPROTO_TCP;
+	out->u.syn.cookies = ev->cookies ? 1 : 0;
+	out->u.syn.half_open = ev->half_open;
+	out->u.syn.syn_rate = ev->rate;
 }
 
 void moat_engine_syn_tick(struct moat_engine *e, uint64_t now_ns,

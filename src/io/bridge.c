@@ -216,8 +216,17 @@ static void drain_events(struct moat_io_bridge *b)
 	for (int round = 0; round < 4; round++) {
 		n = moat_engine_events_drain(b->engine, b->events,
 					     MOAT_IO_EVENTS_BATCH);
-		for (int i = 0; i < n; i++)
-			moat_io_eventlog_event(b->log, &b->events[i]);
+		for (int i = 0; i < n; i++) {
+			struct moat_io_event_ctx ctx = {
+				.cfg = moat_engine_config(b->engine),
+			};
+			/* The interface the packet came in on. */
+			for (int k = 0; k < 2; k++)
+				if (b->events[i].in_zone >= 0 &&
+				    b->events[i].in_zone == b->zone[k])
+					ctx.in_iface = b->ports[k]->ifname;
+			moat_io_eventlog_event(b->log, &b->events[i], &ctx);
+		}
 		if (n < MOAT_IO_EVENTS_BATCH)
 			break;
 	}
@@ -325,20 +334,23 @@ static void finish_reload(struct moat_io_bridge *b)
 struct flows_query {
 	struct moat_io_buf *out;
 	const struct moat_io_ctl_req *req;
+	const struct moat_config *cfg;
 };
 
-static void print_flow(const struct moat_flow_info *fi, void *arg)
+static void print_flow(const struct moat_flow *fl, void *arg)
 {
 	const struct flows_query *q = arg;
 
-	for (int i = 0; i < q->req->nfilter; i++)
-		if (!strstr(fi->text, q->req->filter[i]))
-			return;
-	moat_io_buf_printf(q->out, "%s\n", fi->text);
+	if (!moat_io_flow_match(&q->req->flows, fl))
+		return;
+	if (q->req->json)
+		moat_io_flow_json(q->out, fl, q->cfg);
+	else
+		moat_io_flow_text(q->out, fl);
 }
 
 static void stats_view(struct moat_io_bridge *b, struct moat_io_stats_view *v,
-		       struct moat_counters *zero, char *json, size_t len)
+		       struct moat_counters *zero, struct moat_engine_stats *es)
 {
 	static const struct moat_io_port *pp[2];
 
@@ -347,14 +359,13 @@ static void stats_view(struct moat_io_bridge *b, struct moat_io_stats_view *v,
 	memset(v, 0, sizeof(*v));
 	memset(zero, 0, sizeof(*zero));
 	v->c = zero;
-	json[0] = 0;
 	if (b->engine) {
 		v->c = moat_engine_counters(b->engine);
 		/* A counter, not a walk: stats and metrics are scraped often,
 		 * and walking a million flows would stall the packet loop. */
 		v->flows = moat_engine_flow_count(b->engine);
-		if (moat_engine_stats_json(b->engine, json, len) >= 0)
-			v->engine_json = json;
+		moat_engine_stats(b->engine, es);
+		v->engine = es;
 	} else {
 		zero->packets = zero->passed = b->passthrough;
 	}
@@ -371,12 +382,12 @@ static int handle_ctl(void *arg, const struct moat_io_ctl_req *req,
 	struct moat_io_bridge *b = arg;
 	struct moat_io_stats_view v;
 	struct moat_counters zero;
-	char json[16384]; /* the engine's stats, up to 64 protected destinations */
+	static struct moat_engine_stats es; /* 64 destinations: off the stack */
 
 	switch (req->cmd) {
 	case MOAT_IO_CTL_STATS:
 	case MOAT_IO_CTL_METRICS:
-		stats_view(b, &v, &zero, json, sizeof(json));
+		stats_view(b, &v, &zero, &es);
 		if (req->cmd == MOAT_IO_CTL_METRICS)
 			moat_io_metrics_prom(out, &v);
 		else if (req->json)
@@ -386,7 +397,8 @@ static int handle_ctl(void *arg, const struct moat_io_ctl_req *req,
 		return 0;
 	case MOAT_IO_CTL_FLOWS:
 		if (b->engine) {
-			struct flows_query q = { out, req };
+			struct flows_query q = { out, req,
+						 moat_engine_config(b->engine) };
 			moat_engine_flows(b->engine, print_flow, &q,
 					  MOAT_IO_FLOWS_MAX);
 		}
@@ -549,9 +561,9 @@ void moat_io_bridge_print(struct moat_io_bridge *b, FILE *f)
 	struct moat_io_stats_view v;
 	struct moat_counters zero;
 	struct moat_io_buf out;
-	char json[16384]; /* the engine's stats, up to 64 protected destinations */
+	static struct moat_engine_stats es; /* 64 destinations: off the stack */
 
-	stats_view(b, &v, &zero, json, sizeof(json));
+	stats_view(b, &v, &zero, &es);
 	moat_io_buf_init(&out);
 	moat_io_stats_text(&out, &v);
 	fputs(out.p ? out.p : "", f);

@@ -97,7 +97,8 @@ static const struct {
 	{ "auto", MOAT_SYNCOOKIES_AUTO },
 };
 
-enum { WORDS_MAX = 4 };
+/* flows: the command, eight terms with their values, --json. */
+enum { WORDS_MAX = 18 };
 
 /* Split @line into at most WORDS_MAX words; -1 if there are more. */
 static int split(char *line, char **w)
@@ -135,22 +136,12 @@ static int parse_words(char **w, int n, struct moat_io_ctl_req *req,
 		return -EINVAL;
 	}
 	if (req->cmd == MOAT_IO_CTL_FLOWS) {
-		for (int k = 1; k < n; k++) {
-			if (w[k][0] == '-') {
-				snprintf(err, errlen, "flows takes words to "
-					 "match, not options: '%s'", w[k]);
-				return -EINVAL;
-			}
-			if (strlen(w[k]) >= MOAT_IO_CTL_FILTER_LEN) {
-				snprintf(err, errlen, "filter '%s' is too long",
-					 w[k]);
-				return -EINVAL;
-			}
-			snprintf(req->filter[k - 1], MOAT_IO_CTL_FILTER_LEN,
-				 "%s", w[k]);
+		if (n > 1 && !strcmp(w[n - 1], "--json")) {
+			req->json = true;
+			n--;
 		}
-		req->nfilter = n - 1;
-		return 0;
+		return moat_io_flow_filter_parse(&req->flows, w + 1, n - 1,
+						 err, errlen);
 	}
 	if (req->cmd == MOAT_IO_CTL_STATS && n == 2 && !strcmp(w[1], "--json")) {
 		req->json = true;

@@ -1,6 +1,7 @@
 /*
- * The live event log: JSON lines for events, a pcap file for the frames of
- * `log` rules.
+ * The live event log: JSON lines for events (the schema of
+ * include/moat/io_event.h, the same as `moat replay --events`), a pcap
+ * file for the frames of `log` rules.
  *
  * Beside the packet's path: the engine keeps events in a bounded ring and
  * never formats or writes; the run loop drains that ring between batches
@@ -17,6 +18,7 @@
 #include <time.h>
 
 #include "moat/io_eventlog.h"
+#include "moat/io_event.h"
 
 struct moat_io_eventlog {
 	FILE *json;          /* NULL: off */
@@ -87,67 +89,58 @@ void moat_io_eventlog_close(struct moat_io_eventlog *l)
 	free(l);
 }
 
-size_t moat_io_json_escape(char *out, size_t len, const char *s)
+static int64_t wall_offset(void)
 {
-	size_t n = 0;
+	struct timespec rt, mono;
 
-	if (len == 0)
-		return 0;
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		char tmp[8];
-		size_t k;
-
-		if (ch == '"' || ch == '\\')
-			k = (size_t)snprintf(tmp, sizeof(tmp), "\\%c", ch);
-		else if (ch < 0x20)
-			k = (size_t)snprintf(tmp, sizeof(tmp), "\\u%04x", ch);
-		else
-			k = (size_t)snprintf(tmp, sizeof(tmp), "%c", ch);
-		if (n + k >= len)
-			break;
-		memcpy(out + n, tmp, k);
-		n += k;
-	}
-	out[n] = 0;
-	return n;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	return ((int64_t)rt.tv_sec - (int64_t)mono.tv_sec) * 1000000000 +
+	       ((int64_t)rt.tv_nsec - (int64_t)mono.tv_nsec);
 }
 
-static double wall_now(void)
+static void put_line(struct moat_io_eventlog *l, char *text)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-void moat_io_eventlog_event(struct moat_io_eventlog *l,
-			    const struct moat_event *ev)
-{
-	if (!l || !l->json)
-		return;
-	/* The engine's text is already one JSON object. */
-	if (fprintf(l->json, "{\"time\":%.6f,\"event\":%s}\n", wall_now(),
-		    ev->text[0] ? ev->text : "null") < 0)
+	if (!text || fprintf(l->json, "%s\n", text) < 0)
 		l->st.errors++;
 	else
 		l->st.events++;
+	free(text);
+}
+
+void moat_io_eventlog_event(struct moat_io_eventlog *l,
+			    const struct moat_event *ev,
+			    const struct moat_io_event_ctx *ctx)
+{
+	struct moat_io_event_ctx c = *ctx;
+
+	if (!l || !l->json)
+		return;
+	/* The engine's time is monotonic: the log's is the wall clock an
+	 * operator correlates with other logs. */
+	c.wall_offset_ns = wall_offset();
+	put_line(l, moat_io_event_line(ev, &c));
 }
 
 void moat_io_eventlog_note(struct moat_io_eventlog *l, const char *what,
 			   const char *detail)
 {
-	char w[64], d[1024];
+	struct timespec ts;
+	char stamp[32];
+	json_t *o;
 
 	if (!l || !l->json)
 		return;
-	moat_io_json_escape(w, sizeof(w), what);
-	moat_io_json_escape(d, sizeof(d), detail ? detail : "");
-	if (fprintf(l->json, "{\"time\":%.6f,\"moat\":\"%s\",\"detail\":\"%s\"}\n",
-		    wall_now(), w, d) < 0)
-		l->st.errors++;
-	else
-		l->st.events++;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	moat_io_iso8601((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, stamp);
+	o = json_object();
+	json_object_set_new(o, "timestamp", json_string(stamp));
+	json_object_set_new(o, "event_type", json_string("moat"));
+	json_object_set_new(o, "moat", json_pack("{so so}",
+		"what", moat_io_json_str(what),
+		"detail", moat_io_json_str(detail ? detail : "")));
+	put_line(l, json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER));
+	json_decref(o);
 	fflush(l->json);
 }
 

@@ -4,7 +4,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdio.h>
 
 #include "moat/addr.h"
 
@@ -31,7 +30,11 @@ char *moat_addr_format(const struct moat_addr *a, char *buf, size_t len)
 		ok = inet_ntop(AF_INET, moat_addr_v4(a), buf, (socklen_t)len);
 	else if (a->family == MOAT_AF_INET6)
 		ok = inet_ntop(AF_INET6, a->b, buf, (socklen_t)len);
-	if (!ok && len > 0)
-		snprintf(buf, len, "?");
+	if (!ok && len > 1) {
+		buf[0] = '?';
+		buf[1] = '\0';
+	} else if (!ok && len == 1) {
+		buf[0] = '\0';
+	}
 	return buf;
 }

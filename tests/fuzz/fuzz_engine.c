@@ -40,7 +40,7 @@ static const char conf[] =
 	"pass from inside\n";
 
 static int count_flow_cb_n;
-static void count_flow(const struct moat_flow_info *fi, void *arg)
+static void count_flow(const struct moat_flow *fi, void *arg)
 {
 	(void)fi;
 	(void)arg;

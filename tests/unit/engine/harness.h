@@ -145,6 +145,10 @@ static inline const struct moat_result *h_run(struct harness *h, int zone)
 
 	moat_emit_reset(&h->out);
 	moat_engine_process(h->eng, &f, h->now, &h->res, &h->out);
+	/* Every verdict agrees with its reason's class (include/moat/
+	 * reason.h): the one table the stats and metrics read. */
+	assert_int_equal(h->res.verdict,
+			 moat_reason_verdict(moat_reason_class(h->res.reason)));
 	return &h->res;
 }
 
@@ -212,21 +216,44 @@ static inline void h_handshake(struct harness *h, const char *c,
 
 /* Drain the engine's events: how many contain @needle; the last of them
  * is copied to @last (when not NULL). */
-static inline int h_events_with(struct harness *h, const char *needle,
-				char *last, size_t lastlen)
+/* Drains the events; returns how many @match accepts (NULL: any), the last
+ * of them in @last when given. */
+static inline int h_events_match(struct harness *h,
+				 bool (*match)(const struct moat_event *,
+					       int),
+				 int arg, struct moat_event *last)
 {
 	struct moat_event ev[64];
 	int n, hits = 0;
 
 	while ((n = moat_engine_events_drain(h->eng, ev, 64)) > 0)
 		for (int i = 0; i < n; i++)
-			if (strstr(ev[i].text, needle)) {
+			if (!match || match(&ev[i], arg)) {
 				hits++;
 				if (last)
-					snprintf(last, lastlen, "%s",
-						 ev[i].text);
+					*last = ev[i];
 			}
 	return hits;
+}
+
+static inline bool h_event_is(const struct moat_event *ev, int kind)
+{
+	return ev->kind == (enum moat_event_kind)kind;
+}
+
+/* Drains the events; returns how many are of @kind. */
+static inline int h_events_with(struct harness *h, enum moat_event_kind kind,
+				struct moat_event *last)
+{
+	return h_events_match(h, h_event_is, (int)kind, last);
+}
+
+static inline void h_assert_addr(const struct moat_addr *a, const char *text)
+{
+	struct moat_addr want;
+
+	assert_int_equal(moat_addr_parse(&want, text), 0);
+	assert_true(moat_addr_eq(a, &want));
 }
 
 #endif

@@ -339,9 +339,81 @@ static void non_ip_passes_and_counters_add_up(void **state)
 	assert_int_equal(c->passed + c->dropped, c->packets);
 }
 
+/* With `nonip drop` the same ARP frame is refused with a reason of its
+ * own: a reason has one class (include/moat/reason.h). */
+static void non_ip_drop_is_its_own_reason(void **state)
+{
+	struct harness h;
+	uint8_t arp[42] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+			    2, 0, 0, 0, 0, 2, 0x08, 0x06 };
+
+	(void)state;
+	h_start(&h, "zone outside { interface out0; default }\n"
+		    "zone inside { interface in0; networks 198.18.1.0/24 }\n"
+		    "options { nonip drop }\npass from inside\n");
+	h.len = sizeof(arp);
+	memcpy(h.frame, arp, h.len);
+	assert_verdict(h_run(&h, OUT), MOAT_VERDICT_DROP, MOAT_R_NON_IP_DROP);
+	assert_int_equal(moat_reason_class(MOAT_R_NON_IP_DROP), MOAT_CLASS_DROP);
+	h_stop(&h);
+}
+
+/* A `log` rule raises an event that is data: the kind, the packet's flow
+ * key and ingress zone, the rule; nothing formatted. */
+static void log_rule_event_is_data(void **state)
+{
+	struct harness h;
+	struct seg syn = { CLIENT, SERVER, 40000, 513, 1000, 0, MOAT_TCP_SYN,
+			   0, 0, 0, NULL };
+	struct moat_event ev[4];
+	struct moat_addr src, dst;
+
+	(void)state;
+	h_start(&h, "zone outside { interface out0; default }\n"
+		    "zone inside { interface in0; networks 198.18.1.0/24 }\n"
+		    "options { policy drop }\n"
+		    "block from outside tcp port 513 log\n");
+	h.now = 7 * SEC;
+	assert_verdict(h_tcp(&h, OUT, &syn), MOAT_VERDICT_DROP,
+		       MOAT_R_RULE_BLOCK);
+	assert_int_equal(moat_engine_events_drain(h.eng, ev, 4), 1);
+	assert_int_equal(ev[0].kind, MOAT_EV_RULE);
+	assert_true(ev[0].time_ns == 7 * SEC);
+	assert_int_equal(ev[0].in_zone, OUT);
+	moat_addr_parse(&src, CLIENT);
+	moat_addr_parse(&dst, SERVER);
+	assert_true(moat_addr_eq(&ev[0].key.src, &src));
+	assert_true(moat_addr_eq(&ev[0].key.dst, &dst));
+	assert_int_equal(ev[0].key.sport, 40000);
+	assert_int_equal(ev[0].key.dport, 513);
+	assert_int_equal(ev[0].key.proto, MOAT_IPPROTO_TCP);
+	assert_int_equal(ev[0].u.rule.number, 1);
+	assert_int_equal(ev[0].u.rule.line, 4);
+	assert_int_equal(ev[0].u.rule.action, MOAT_EV_ACTION_BLOCK);
+	assert_int_equal(moat_engine_events_drain(h.eng, ev, 4), 0);
+	/* More than the ring holds: the oldest go, and the loss counts. */
+	for (int i = 0; i < 300; i++) {
+		syn.sport = (uint16_t)(1024 + i);
+		h_tcp(&h, OUT, &syn);
+	}
+	static struct moat_engine_stats st;
+	moat_engine_stats(h.eng, &st);
+	assert_int_equal(st.events_lost, 300 - 256);
+	int n = 0, got;
+	while ((got = moat_engine_events_drain(h.eng, ev, 4)) > 0) {
+		if (n == 0)
+			assert_int_equal(ev[0].key.sport, 1024 + 300 - 256);
+		n += got;
+	}
+	assert_int_equal(n, 256);
+	h_stop(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(non_ip_drop_is_its_own_reason),
+		cmocka_unit_test(log_rule_event_is_data),
 		h_test(default_deny, conf),
 		h_test(session_data_and_close, conf),
 		h_test(blind_injection_refused, conf),

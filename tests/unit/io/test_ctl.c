@@ -19,8 +19,12 @@
 
 #include <cmocka.h>
 
+#include <jansson.h>
+
+#include "moat/ct.h"
 #include "moat/io_ctl.h"
 #include "moat/rules.h"
+#include "moat/syncookies.h"
 
 struct parse_row {
 	const char *line;
@@ -43,7 +47,20 @@ static const struct parse_row parse_rows[] = {
 	{ "syncookies", -1, 0, 0, false },
 	{ "syncookies maybe", -1, 0, 0, false },
 	{ "syncookies on now", -1, 0, 0, false },
-	{ "flows --json", -1, 0, 0, false },
+	{ "flows --json", 0, MOAT_IO_CTL_FLOWS, 0, true },
+	{ "flows src 198.18.1.10 port 80 proto tcp", 0, MOAT_IO_CTL_FLOWS, 0,
+	  false },
+	{ "flows dst 2001:db8::/32 state established --json", 0,
+	  MOAT_IO_CTL_FLOWS, 0, true },
+	{ "flows 198.18.1.10", -1, 0, 0, false },
+	{ "flows src", -1, 0, 0, false },
+	{ "flows src 198.18.1.300", -1, 0, 0, false },
+	{ "flows src 198.18.0.0/33", -1, 0, 0, false },
+	{ "flows port 65536", -1, 0, 0, false },
+	{ "flows proto 256", -1, 0, 0, false },
+	{ "flows state dancing", -1, 0, 0, false },
+	{ "flows port 80 port 81", -1, 0, 0, false },
+	{ "flows --json src 198.18.1.10", -1, 0, 0, false },
 	{ "reload now", -1, 0, 0, false },
 	{ "", -1, 0, 0, false },
 	{ "   ", -1, 0, 0, false },
@@ -72,24 +89,122 @@ static void parse_table(void **state)
 	}
 }
 
-/* `flows WORD...`: the words reach the handler, options do not pass. */
-static void parse_flow_filters(void **state)
+/* `flows TERM VALUE...`: the terms are parsed into a filter over the
+ * engine's flow structs, and match on their fields. */
+static struct moat_flow mkflow(const char *src, uint16_t sport,
+			       const char *dst, uint16_t dport, uint8_t proto,
+			       enum moat_ct_state state)
 {
-	struct moat_io_ctl_req req;
-	char err[128];
+	struct moat_flow f;
+
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(moat_addr_parse(&f.key.src, src), 0);
+	assert_int_equal(moat_addr_parse(&f.key.dst, dst), 0);
+	f.key.sport = sport;
+	f.key.dport = dport;
+	f.key.proto = proto;
+	f.state = (uint8_t)state;
+	f.rule = 1;
+	f.zone[0] = 0;
+	f.zone[1] = 1;
+	f.expires_in = 30;
+	return f;
+}
+
+static void flow_filters(void **state)
+{
+	const struct moat_flow flows[] = {
+		mkflow("198.18.100.10", 40000, "198.18.1.10", 80, 6,
+		       MOAT_CT_ESTABLISHED),
+		mkflow("198.18.100.11", 40001, "198.18.1.10", 443, 6,
+		       MOAT_CT_SYN_SENT),
+		mkflow("198.18.1.10", 5353, "198.18.100.10", 53, 17,
+		       MOAT_CT_UDP_FIRST),
+		mkflow("2001:db8:100::10", 40000, "2001:db8:1::10", 80, 6,
+		       MOAT_CT_ESTABLISHED),
+	};
+	static const struct {
+		const char *line;
+		unsigned match; /* bit i: flows[i] is listed */
+	} rows[] = {
+		{ "flows", 0xf },
+		{ "flows src 198.18.100.10", 0x1 },
+		{ "flows dst 198.18.1.10 port 80 proto tcp", 0x1 },
+		{ "flows host 198.18.1.10", 0x7 },
+		{ "flows src 198.18.100.0/24", 0x3 },
+		{ "flows src 198.18.0.0/15", 0x7 },
+		{ "flows host 198.18.1.10 proto udp", 0x4 },
+		{ "flows port 80", 0x9 },
+		{ "flows sport 40000", 0x9 },
+		{ "flows dport 40000", 0x0 },
+		{ "flows port 53", 0x4 },
+		{ "flows proto 17", 0x4 },
+		{ "flows state established", 0x9 },
+		{ "flows state SYN-SENT", 0x2 },
+		{ "flows dst 2001:db8::/32", 0x8 },
+		{ "flows src 2001:db8:100::10 dport 80 --json", 0x8 },
+		/* ":80" was a substring filter once: it is no term now. */
+		{ "flows dst 198.18.1.1", 0x0 },
+	};
 
 	(void)state;
-	memset(&req, 0, sizeof(req));
-	assert_int_equal(moat_io_ctl_parse("flows 198.18.1.10 established",
-					   &req, err, sizeof(err)), 0);
-	assert_int_equal(req.cmd, MOAT_IO_CTL_FLOWS);
-	assert_int_equal(req.nfilter, 2);
-	assert_string_equal(req.filter[0], "198.18.1.10");
-	assert_string_equal(req.filter[1], "established");
-	assert_int_equal(moat_io_ctl_parse("flows", &req, err, sizeof(err)), 0);
-	assert_int_equal(req.nfilter, 0);
-	assert_true(moat_io_ctl_parse("flows --json", &req, err,
-				      sizeof(err)) < 0);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct moat_io_ctl_req req;
+		char err[128] = "";
+		unsigned got = 0;
+
+		if (moat_io_ctl_parse(rows[i].line, &req, err, sizeof(err)))
+			fail_msg("'%s': %s", rows[i].line, err);
+		for (size_t k = 0; k < sizeof(flows) / sizeof(flows[0]); k++)
+			if (moat_io_flow_match(&req.flows, &flows[k]))
+				got |= 1u << k;
+		if (got != rows[i].match)
+			fail_msg("'%s' lists %#x, not %#x", rows[i].line, got,
+				 rows[i].match);
+	}
+}
+
+/* The flows' lines: text a person reads, JSON with the event schema's
+ * flow fields. */
+static void flow_lines(void **state)
+{
+	struct moat_flow f = mkflow("198.18.100.10", 40000, "198.18.1.10", 80,
+				    6, MOAT_CT_ESTABLISHED);
+	struct moat_flow g = mkflow("2001:db8:100::10", 40000,
+				    "2001:db8:1::10", 80, 6, MOAT_CT_SYN_SENT);
+	struct moat_io_buf b;
+	json_error_t jerr;
+	json_t *o;
+
+	(void)state;
+	f.synproxy = true;
+	moat_io_buf_init(&b);
+	moat_io_flow_text(&b, &f);
+	moat_io_flow_text(&b, &g);
+	assert_non_null(strstr(b.p, "established tcp 198.18.100.10:40000 -> "
+				    "198.18.1.10:80 rule 1 synproxy expires 30 "
+				    "community_id 1:"));
+	assert_non_null(strstr(b.p, "syn-sent tcp [2001:db8:100::10]:40000 -> "
+				    "[2001:db8:1::10]:80 rule 1 expires 30"));
+	moat_io_buf_free(&b);
+	moat_io_buf_init(&b);
+	moat_io_flow_json(&b, &f, NULL);
+	o = json_loads(b.p, 0, &jerr);
+	assert_non_null(o);
+	assert_string_equal(json_string_value(json_object_get(o, "src_ip")),
+			    "198.18.100.10");
+	assert_int_equal(json_integer_value(json_object_get(o, "dest_port")),
+			 80);
+	assert_string_equal(json_string_value(json_object_get(o, "proto")),
+			    "TCP");
+	assert_string_equal(json_string_value(json_object_get(o, "state")),
+			    "established");
+	assert_true(json_is_true(json_object_get(o, "synproxy")));
+	assert_int_equal(json_integer_value(json_object_get(o, "zone")), 0);
+	assert_non_null(json_object_get(o, "community_id"));
+	assert_non_null(json_object_get(o, "flow_id"));
+	json_decref(o);
+	moat_io_buf_free(&b);
 }
 
 static void parse_too_long(void **state)
@@ -124,6 +239,7 @@ struct fixture {
 	struct moat_io_port ports[2];
 	const struct moat_io_port *pp[2];
 	struct moat_io_stats_view v;
+	struct moat_engine_stats es;
 };
 
 static struct fixture *make_fixture(void)
@@ -147,8 +263,22 @@ static struct fixture *make_fixture(void)
 	f->pp[1] = &f->ports[1];
 	f->v = (struct moat_io_stats_view){
 		.c = &f->c, .flows = 4, .ports = f->pp, .nports = 2,
-		.engine_json = "{\"x\":1}", .reloads = 3,
+		.engine = &f->es, .reloads = 3,
 	};
+	f->es.flows = 4;
+	f->es.capacity = 1024;
+	f->es.by_state[MOAT_CT_ESTABLISHED] = 3;
+	f->es.by_state[MOAT_CT_UDP_FIRST] = 1;
+	f->es.syncookies = MOAT_SYNCOOKIES_AUTO;
+	f->es.hijack.injection = 5;
+	f->es.challenge.sent = 6;
+	f->es.sources.overloads = 7;
+	f->es.nsyn = 1;
+	moat_addr_parse(&f->es.syn[0].dst, "198.18.1.10");
+	f->es.syn[0].port = 80;
+	f->es.syn[0].cookies = true;
+	f->es.syn[0].half_open = 9;
+	f->es.syn[0].rate = 1000;
 	return f;
 }
 
@@ -165,7 +295,15 @@ static void stats_text(void **state)
 	assert_non_null(strstr(b.p, "reason policy-drop 1\n"));
 	assert_null(strstr(b.p, "reason land"));
 	assert_non_null(strstr(b.p, "port in0 rx 0 tx 5 tx-errors 0 oversize 1"));
-	assert_non_null(strstr(b.p, "engine {\"x\":1}\n"));
+	assert_non_null(strstr(b.p, "class pass 7\nclass drop 3\nclass answer 0\n"));
+	assert_non_null(strstr(b.p, "table flows 4 capacity 1024 "));
+	assert_non_null(strstr(b.p, "state established 3\nstate udp-first 1\n"));
+	assert_non_null(strstr(b.p, " syncookies auto\n"));
+	assert_non_null(strstr(b.p, "hijack injection 5 "));
+	assert_non_null(strstr(b.p, "challenge-acks sent 6 "));
+	assert_non_null(strstr(b.p, "sources nodes 0 capacity 0 overloads 7 "));
+	assert_non_null(strstr(b.p, "synproxy 198.18.1.10 port 80 mode cookies "
+				    "half-open 9 syn-rate 1000\n"));
 	moat_io_buf_free(&b);
 	free(f);
 }
@@ -180,11 +318,77 @@ static void stats_json(void **state)
 	moat_io_stats_json(&b, &f->v);
 	assert_non_null(strstr(b.p, "\"reasons\":{\"spoof-zone\":2,"
 				    "\"policy-drop\":1,\"state-match\":7}"));
-	assert_non_null(strstr(b.p, "\"engine\":{\"x\":1}}\n"));
+	json_error_t jerr;
+	json_t *o = json_loads(b.p, 0, &jerr), *eng, *syn;
+	assert_non_null(o);
+	assert_int_equal(json_integer_value(json_object_get(o, "packets")), 10);
+	assert_int_equal(json_integer_value(json_object_get(
+		json_object_get(o, "classes"), "drop")), 3);
+	assert_int_equal(json_integer_value(json_object_get(
+		json_object_get(json_object_get(o, "ports"), "in0"), "oversize")),
+		1);
+	eng = json_object_get(o, "engine");
+	assert_int_equal(json_integer_value(json_object_get(eng, "capacity")),
+			 1024);
+	assert_string_equal(json_string_value(json_object_get(eng,
+				"syncookies")), "auto");
+	assert_int_equal(json_integer_value(json_object_get(
+		json_object_get(eng, "by_state"), "established")), 3);
+	assert_int_equal(json_integer_value(json_object_get(
+		json_object_get(eng, "hijack"), "injection")), 5);
+	assert_int_equal(json_integer_value(json_object_get(
+		json_object_get(eng, "challenge_acks"), "sent")), 6);
+	syn = json_array_get(json_object_get(eng, "synproxy"), 0);
+	assert_string_equal(json_string_value(json_object_get(syn, "dst")),
+			    "198.18.1.10");
+	assert_string_equal(json_string_value(json_object_get(syn, "mode")),
+			    "cookies");
+	json_decref(o);
 	moat_io_buf_free(&b);
-	f->v.engine_json = NULL;
+	f->v.engine = NULL;
 	moat_io_stats_json(&b, &f->v);
 	assert_non_null(strstr(b.p, "\"engine\":null}"));
+	moat_io_buf_free(&b);
+	free(f);
+}
+
+/* Each reason is a sample of exactly one of the three families, the one
+ * its class in include/moat/reason.h names: NDP and stateless passes are
+ * passes, cookies and challenge ACKs answers. */
+static void metrics_reason_families(void **state)
+{
+	static const char *const family[MOAT_CLASS_COUNT] = {
+		[MOAT_CLASS_PASS] = "moat_passes_total",
+		[MOAT_CLASS_DROP] = "moat_drops_total",
+		[MOAT_CLASS_ANSWER] = "moat_answers_total",
+	};
+	struct fixture *f = make_fixture();
+	struct moat_io_buf b;
+	char want[128];
+
+	(void)state;
+	moat_io_buf_init(&b);
+	moat_io_metrics_prom(&b, &f->v);
+	for (int r = 0; r < MOAT_R_COUNT; r++) {
+		enum moat_reason_class c = moat_reason_class((enum moat_reason)r);
+
+		for (int k = 0; k < MOAT_CLASS_COUNT; k++) {
+			snprintf(want, sizeof(want), "\n%s{reason=\"%s\"} ",
+				 family[k], moat_reason_name((enum moat_reason)r));
+			char *at = strstr(b.p, want);
+			if ((k == (int)c) != (at != NULL))
+				fail_msg("%s: %s in %s", moat_reason_name(r),
+					 at ? "wrongly" : "missing", family[k]);
+			if (at)
+				assert_null(strstr(at + 1, want));
+		}
+	}
+	assert_non_null(strstr(b.p, "moat_passes_total{reason=\"ndp\"} "));
+	assert_non_null(strstr(b.p,
+		"moat_passes_total{reason=\"rule-pass-stateless\"} "));
+	assert_non_null(strstr(b.p,
+		"moat_answers_total{reason=\"syn-cookie-sent\"} "));
+	assert_non_null(strstr(b.p, "# TYPE moat_answers_total counter\n"));
 	moat_io_buf_free(&b);
 	free(f);
 }
@@ -386,11 +590,13 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(parse_table),
-		cmocka_unit_test(parse_flow_filters),
+		cmocka_unit_test(flow_filters),
+		cmocka_unit_test(flow_lines),
 		cmocka_unit_test(parse_too_long),
 		cmocka_unit_test(buf_grows),
 		cmocka_unit_test(stats_text),
 		cmocka_unit_test(stats_json),
+		cmocka_unit_test(metrics_reason_families),
 		cmocka_unit_test(metrics_prom),
 		cmocka_unit_test(server_round_trip),
 		cmocka_unit_test(server_answers_later),

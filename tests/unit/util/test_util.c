@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -10,6 +11,7 @@
 #include <sodium.h>
 
 #include "moat/addr.h"
+#include "moat/fmt.h"
 #include "moat/siphash.h"
 #include "moat/reason.h"
 
@@ -23,6 +25,98 @@ static void reason_names_are_unique_and_round_trip(void **state)
 	}
 	assert_string_equal(moat_reason_name(MOAT_R_COUNT), "?");
 	assert_int_equal(moat_reason_from_name("no-such-reason"), -1);
+}
+
+/* The pass table: the reasons whose class once differed between stats,
+ * metrics and replay, each stated here, and every reason in one class. */
+static void reason_classes(void **state)
+{
+	static const struct {
+		const char *name;
+		enum moat_reason_class cls;
+	} rows[] = {
+		{ "state-match", MOAT_CLASS_PASS },
+		{ "rule-pass", MOAT_CLASS_PASS },
+		{ "policy-pass", MOAT_CLASS_PASS },
+		{ "ndp", MOAT_CLASS_PASS },
+		{ "rule-pass-stateless", MOAT_CLASS_PASS },
+		{ "tcp-syn-reuse", MOAT_CLASS_PASS },
+		{ "tcp-stale-retransmit", MOAT_CLASS_PASS },
+		{ "non-ip", MOAT_CLASS_PASS },
+		{ "frag-first-passed", MOAT_CLASS_PASS },
+		{ "non-ip-drop", MOAT_CLASS_DROP },
+		{ "spoof-zone", MOAT_CLASS_DROP },
+		{ "rule-block", MOAT_CLASS_DROP },
+		{ "rule-reject", MOAT_CLASS_DROP },
+		{ "policy-drop", MOAT_CLASS_DROP },
+		{ "hijack-blocked", MOAT_CLASS_DROP },
+		{ "syn-shed", MOAT_CLASS_DROP },
+		{ "syn-cookie-bad", MOAT_CLASS_DROP },
+		{ "syn-cookie-sent", MOAT_CLASS_ANSWER },
+		{ "tcp-rst-challenge", MOAT_CLASS_ANSWER },
+		{ "tcp-syn-in-window", MOAT_CLASS_ANSWER },
+		{ "syn-proxy-consumed", MOAT_CLASS_ANSWER },
+		{ "syn-proxy-held", MOAT_CLASS_ANSWER },
+		{ "frag-held", MOAT_CLASS_ANSWER },
+	};
+	int per[MOAT_CLASS_COUNT] = { 0 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		int r = moat_reason_from_name(rows[i].name);
+
+		assert_true(r >= 0);
+		if (moat_reason_class((enum moat_reason)r) != rows[i].cls)
+			fail_msg("%s is %s, not %s", rows[i].name,
+				 moat_reason_class_name(moat_reason_class(
+					 (enum moat_reason)r)),
+				 moat_reason_class_name(rows[i].cls));
+	}
+	for (int r = 0; r < MOAT_R_COUNT; r++) {
+		enum moat_reason_class c = moat_reason_class((enum moat_reason)r);
+
+		assert_true((unsigned)c < MOAT_CLASS_COUNT);
+		per[c]++;
+	}
+	assert_true(per[MOAT_CLASS_PASS] >= 9 && per[MOAT_CLASS_ANSWER] >= 6);
+	assert_int_equal(per[0] + per[1] + per[2], MOAT_R_COUNT);
+	assert_int_equal(moat_reason_class(MOAT_R_COUNT), MOAT_CLASS_DROP);
+	assert_int_equal(moat_reason_verdict(MOAT_CLASS_PASS), MOAT_VERDICT_PASS);
+	assert_int_equal(moat_reason_verdict(MOAT_CLASS_ANSWER),
+			 MOAT_VERDICT_DROP);
+	assert_string_equal(moat_reason_class_name(MOAT_CLASS_ANSWER), "answer");
+	assert_string_equal(moat_reason_class_name(MOAT_CLASS_COUNT), "?");
+}
+
+/* The core's bounded formatter agrees with snprintf on what it knows, and
+ * never writes past the buffer. */
+static void fmt_like_snprintf(void **state)
+{
+	char got[64], want[64];
+	size_t n;
+
+	(void)state;
+	moat_fmt(got, sizeof(got), "a %s b %d c %u d %x %%", "str", -42,
+		 4000000000u, 0xbeefu);
+	snprintf(want, sizeof(want), "a %s b %d c %u d %x %%", "str", -42,
+		 4000000000u, 0xbeefu);
+	assert_string_equal(got, want);
+	moat_fmt(got, sizeof(got), "%ld %lu %lld %llu %zu %c", -1L, 2UL,
+		 -9223372036854775807LL - 1, 18446744073709551615ULL,
+		 (size_t)7, 'z');
+	snprintf(want, sizeof(want), "%ld %lu %lld %llu %zu %c", -1L, 2UL,
+		 -9223372036854775807LL - 1, 18446744073709551615ULL,
+		 (size_t)7, 'z');
+	assert_string_equal(got, want);
+	memset(got, 'X', sizeof(got));
+	n = moat_fmt(got, 6, "%s", "truncated");
+	assert_int_equal(n, 5);
+	assert_string_equal(got, "trunc");
+	assert_int_equal(got[6], 'X');
+	assert_int_equal(moat_fmt(got, 1, "x%d", 1), 0);
+	assert_string_equal(got, "");
+	assert_int_equal(moat_fmt(got, 0, "x"), 0);
+	assert_int_equal(got[0], '\0');
 }
 
 static void addr_parse_and_format(void **state)
@@ -89,6 +183,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(reason_names_are_unique_and_round_trip),
+		cmocka_unit_test(reason_classes),
+		cmocka_unit_test(fmt_like_snprintf),
 		cmocka_unit_test(addr_parse_and_format),
 		cmocka_unit_test(v4_is_mapped),
 		cmocka_unit_test(siphash_matches_reference),
