@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "engine/engine_impl.h"
+#include "engine/frag_glue.h"
 #include "moat/syn_proxy.h"
 
 /* The SYN proxy's mode per protected destination. */
@@ -103,6 +104,24 @@ int moat_engine_stats_json(const struct moat_engine *e, char *buf,
 		return -1;
 	off += (size_t)n;
 	n = moat_engine_src_stats_json(e, buf + off, len - off);
+	if (n < 0 || (size_t)n >= len - off)
+		return -1;
+	off += (size_t)n;
+	n = snprintf(buf + off, len - off, ",\"frag\":");
+	if (n < 0 || (size_t)n >= len - off)
+		return -1;
+	off += (size_t)n;
+	n = moat_engine_frag_stats_json(e, buf + off, len - off);
+	if (n < 0 || (size_t)n >= len - off)
+		return -1;
+	off += (size_t)n;
+	n = snprintf(buf + off, len - off,
+		     ",\"scrub\":{\"mss\":%llu,\"ttl\":%llu,\"id\":%llu,"
+		     "\"reserved\":%llu}",
+		     (unsigned long long)e->scrub.mss,
+		     (unsigned long long)e->scrub.ttl,
+		     (unsigned long long)e->scrub.id,
+		     (unsigned long long)e->scrub.reserved);
 	if (n < 0 || (size_t)n >= len - off)
 		return -1;
 	off += (size_t)n;

@@ -20,6 +20,7 @@ bool moat_io_reason_is_pass(enum moat_reason r)
 	case MOAT_R_TCP_SYN_REUSE:
 	case MOAT_R_TCP_STALE_RETRANSMIT:
 	case MOAT_R_NON_IP:
+	case MOAT_R_FRAG_FIRST_PASSED:
 		return true;
 	default:
 		return false;
