@@ -48,6 +48,8 @@ struct moat_flight {
 				  it; MOAT_R_NONE otherwise */
 	uint32_t frag_dgram;   /* frag_glue.c: the datagram a first fragment
 				  decides, 0 for none */
+	uint32_t frag_reach;   /* ... and how far into it fragments reach */
+	uint32_t frag_seq;     /* ... TCP: its SEQ as received */
 };
 
 struct moat_engine {
@@ -85,6 +87,7 @@ struct moat_engine {
 	struct moat_hijack *hijack;         /* owned; hijack.c */
 	struct moat_srclimit *src;          /* owned; srclimit.c */
 	struct moat_frag *frag;             /* owned; NULL: frag-max 0 */
+	struct moat_frag_tcp *frag_tcp;     /* owned; frag_glue.c */
 	struct {                            /* scrub.c */
 		uint8_t id_key[16];         /* random-id: from the secret */
 		uint64_t id_count;          /* packets given a new ID */

@@ -24,10 +24,19 @@
  * the input frame is not forwarded then); if its first fragment passes it
  * leaves later as an emitted copy, counted in `emitted` and the table's
  * `released`.  doc/fragments.md has the whole picture.
+ *
+ * A TCP segment in fragments: conntrack judged it by its first fragment,
+ * whose bytes are only the start of the segment, so the receiver's ACK of
+ * the whole would look like an ACK of data never sent.  For each passed
+ * TCP datagram the glue remembers (by the datagram's handle) the ports,
+ * SEQ and header length of its first fragment, and as its fragments pass
+ * it tells conntrack how far the segment now reaches
+ * (moat_ct_tcp_sent_to).
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <sodium.h>
 
@@ -35,6 +44,15 @@
 #include "moat/frag.h"
 
 enum { NS_PER_SEC = 1000000000 };
+
+/* What a passed TCP datagram's later fragments need of its first. */
+struct moat_frag_tcp {
+	uint32_t seq;        /* as received, the sender's own space */
+	uint16_t sport, dport;
+	uint8_t hlen;        /* TCP header bytes in the first fragment */
+	uint8_t fin;         /* the segment ends with a FIN */
+	bool tcp;            /* set at each decision of the handle */
+};
 
 static void frag_params(const struct moat_engine *e,
 			struct moat_frag_params *fp)
@@ -57,13 +75,39 @@ int moat_engine_frag_create(struct moat_engine *e)
 		return 0;
 	frag_params(e, &fp);
 	e->frag = moat_frag_create(&fp);
-	return e->frag ? 0 : -ENOMEM;
+	/* Handles run from 1 to the pool's size. */
+	e->frag_tcp = calloc((size_t)e->opt.frag_max + 1,
+			     sizeof(*e->frag_tcp));
+	return e->frag && e->frag_tcp ? 0 : -ENOMEM;
 }
 
 void moat_engine_frag_destroy(struct moat_engine *e)
 {
 	moat_frag_destroy(e->frag);
 	e->frag = NULL;
+	free(e->frag_tcp);
+	e->frag_tcp = NULL;
+}
+
+/* The segment of @t reaches byte @reach of its datagram's fragmentable
+ * part: tell the flow of @p (a fragment of it) so. */
+static void tcp_reach(struct moat_engine *e, const struct moat_pkt *p,
+		      const struct moat_frag_tcp *t, uint32_t reach)
+{
+	struct moat_ct_entry *ent;
+	struct moat_pkt q;
+	int dir;
+
+	if (!t->tcp || reach <= t->hlen)
+		return;
+	q = *p;
+	q.proto = MOAT_IPPROTO_TCP;
+	q.sport = t->sport;
+	q.dport = t->dport;
+	ent = moat_ct_lookup(e->ct, &q, &dir);
+	if (ent)
+		moat_ct_tcp_sent_to(ent, dir, t->seq + (reach - t->hlen) +
+					      t->fin);
 }
 
 void moat_engine_frag_reload(struct moat_engine *e)
@@ -91,10 +135,14 @@ bool moat_engine_frag_in(struct moat_engine *e, struct moat_flight *fl)
 		moat_engine_say(e, "fragment: first of datagram id %" PRIu32
 				", decided as a whole packet", p->frag_id);
 		fl->frag_dgram = v.datagram;
+		fl->frag_reach = v.reach;
+		fl->frag_seq = p->seq;
 		return true;
 	}
 	fl->res->rule = v.rule;
 	if (v.action == MOAT_FRAG_PASS) {
+		if (p->proto == MOAT_IPPROTO_TCP)
+			tcp_reach(e, p, &e->frag_tcp[v.datagram], v.reach);
 		moat_engine_say(e, "fragment: offset %u follows its first "
 				"fragment (rule %d)", p->frag_off, v.rule);
 		fl->res->log = v.log;
@@ -105,6 +153,25 @@ bool moat_engine_frag_in(struct moat_engine *e, struct moat_flight *fl)
 			moat_reason_name(v.reason));
 	moat_engine_finish(e, fl, MOAT_VERDICT_DROP, v.reason);
 	return false;
+}
+
+/* A first fragment decided: what its TCP datagram's rest will need. */
+static void remember_tcp(struct moat_engine *e, struct moat_flight *fl)
+{
+	const struct moat_pkt *p = &fl->p;
+	struct moat_frag_tcp *t = &e->frag_tcp[fl->frag_dgram];
+
+	t->tcp = fl->res->verdict == MOAT_VERDICT_PASS &&
+		 p->proto == MOAT_IPPROTO_TCP && (p->have & MOAT_PKT_HAVE_L4);
+	if (!t->tcp)
+		return;
+	t->seq = fl->frag_seq;
+	t->sport = p->sport;
+	t->dport = p->dport;
+	t->hlen = p->tcp_hlen;
+	t->fin = (p->tcp_flags & MOAT_TCP_FIN) ? 1 : 0;
+	/* Held fragments reach further than the first: they leave now. */
+	tcp_reach(e, p, t, fl->frag_reach);
 }
 
 void moat_engine_frag_decided(struct moat_engine *e, struct moat_flight *fl)
@@ -118,6 +185,7 @@ void moat_engine_frag_decided(struct moat_engine *e, struct moat_flight *fl)
 	d.rule = fl->res->rule;
 	d.log = fl->res->log;
 	d.out_zone = fl->res->out_zone;
+	remember_tcp(e, fl);
 	sent = moat_frag_decide(e->frag, fl->frag_dgram, &d, fl->out);
 	fl->frag_dgram = 0;
 	e->cnt.emitted += sent;

@@ -541,6 +541,118 @@ static void reload_timeout(void **state)
 	h_stop(&t.h);
 }
 
+/* Cut the IPv4 packet in @f (Ethernet, 20-byte IP header) at @cut bytes of
+ * its payload into two fragments, as a router would (RFC 791 3.2). */
+static void split4(const uint8_t *f, uint32_t len, uint32_t cut,
+		   uint8_t *a, uint32_t *la, uint8_t *b, uint32_t *lb)
+{
+	const uint32_t h = 14 + 20;
+	uint8_t *out[2] = { a, b };
+	uint32_t from[2] = { 0, cut }, n[2] = { cut, len - h - cut };
+
+	for (int i = 0; i < 2; i++) {
+		uint8_t *ip = out[i] + 14;
+
+		memcpy(out[i], f, h);
+		memcpy(out[i] + h, f + h + from[i], n[i]);
+		fr_put16(ip + 2, 20 + n[i]);
+		fr_put16(ip + 4, 0x77);
+		fr_put16(ip + 6, (i == 0 ? 0x2000 : 0) | (from[i] / 8));
+		ip[10] = ip[11] = 0;
+		fr_put16(ip + 10, moat_csum_fold(moat_csum_partial(ip, 20, 0)));
+	}
+	*la = h + cut;
+	*lb = h + n[1];
+}
+
+/* A TCP segment cut into fragments (RFC 791 3.2: a router may cut
+ * anything without DF): conntrack judged it by its first piece, yet the
+ * receiver's ACK of the whole segment (RFC 9293 3.4) must pass. */
+static void tcp_segment_in_fragments(void **state)
+{
+	static uint8_t payload[2000], whole[4096], a[FR_CAP], b[FR_CAP];
+	static const struct moat_l2 l2 = {
+		{ 2, 0, 0, 0, 0, 1 }, { 2, 0, 0, 0, 0, 2 }, 0, { 0 } };
+	struct moat_tcp_spec sp;
+	uint32_t len, la, lb;
+	struct ft t;
+
+	(void)state;
+	ft_start(&t, "zone outside { interface out0; default }\n"
+		     "zone inside { interface in0; networks 198.18.1.0/24 }\n"
+		     "pass from outside to 198.18.1.10 tcp port 80\n");
+	struct seg syn = { "198.18.100.10", "198.18.1.10", 40000, 80, 100, 0,
+			   MOAT_TCP_SYN, 0, 0, 0, NULL };
+	struct seg sa = { "198.18.1.10", "198.18.100.10", 80, 40000, 500, 101,
+			  MOAT_TCP_SYN | MOAT_TCP_ACK, 0, 0, 0, NULL };
+	struct seg ack = { "198.18.100.10", "198.18.1.10", 40000, 80, 101, 501,
+			   MOAT_TCP_ACK, 0, 0, 0, NULL };
+	assert_verdict(h_tcp(&t.h, OUTSIDE, &syn), MOAT_VERDICT_PASS,
+		       MOAT_R_RULE_PASS);
+	assert_verdict(h_tcp(&t.h, INSIDE, &sa), MOAT_VERDICT_PASS,
+		       MOAT_R_STATE_MATCH);
+	assert_verdict(h_tcp(&t.h, OUTSIDE, &ack), MOAT_VERDICT_PASS,
+		       MOAT_R_STATE_MATCH);
+	/* 2000 bytes of data at 101, cut after 1480 bytes of IP payload. */
+	memset(&sp, 0, sizeof(sp));
+	moat_addr_parse(&sp.src, "198.18.100.10");
+	moat_addr_parse(&sp.dst, "198.18.1.10");
+	sp.sport = 40000;
+	sp.dport = 80;
+	sp.seq = 101;
+	sp.ack = 501;
+	sp.flags = MOAT_TCP_ACK | MOAT_TCP_PSH;
+	sp.win = 65535;
+	memset(payload, 'x', sizeof(payload));
+	sp.payload = payload;
+	sp.payload_len = sizeof(payload);
+	len = moat_pkt_build_tcp(whole, sizeof(whole), MOAT_LINK_ETHERNET, &l2,
+				 &sp);
+	assert_true(len > 0);
+	split4(whole, len, 1480, a, &la, b, &lb);
+	/* The second piece first, then the first: out of order too. */
+	memcpy(t.frame, b, lb);
+	t.len = lb;
+	assert_verdict(ft_run(&t, OUTSIDE), MOAT_VERDICT_DROP,
+		       MOAT_R_FRAG_HELD);
+	memcpy(t.frame, a, la);
+	t.len = la;
+	assert_verdict(ft_run(&t, OUTSIDE), MOAT_VERDICT_PASS,
+		       MOAT_R_STATE_MATCH);
+	assert_int_equal(t.h.out.count, 1);
+	/* The server acknowledges all 2000 bytes. */
+	struct seg ack2 = { "198.18.1.10", "198.18.100.10", 80, 40000, 501,
+			    2101, MOAT_TCP_ACK, 0, 0, 0, NULL };
+	assert_verdict(h_tcp(&t.h, INSIDE, &ack2), MOAT_VERDICT_PASS,
+		       MOAT_R_STATE_MATCH);
+	/* In order this time: 2000 more bytes, then the ACK of them. */
+	sp.seq = 2101;
+	len = moat_pkt_build_tcp(whole, sizeof(whole), MOAT_LINK_ETHERNET, &l2,
+				 &sp);
+	split4(whole, len, 1480, a, &la, b, &lb);
+	a[14 + 5] = b[14 + 5] = 0x78; /* another datagram */
+	a[14 + 10] = a[14 + 11] = b[14 + 10] = b[14 + 11] = 0;
+	fr_put16(a + 24, moat_csum_fold(moat_csum_partial(a + 14, 20, 0)));
+	fr_put16(b + 24, moat_csum_fold(moat_csum_partial(b + 14, 20, 0)));
+	memcpy(t.frame, a, la);
+	t.len = la;
+	assert_verdict(ft_run(&t, OUTSIDE), MOAT_VERDICT_PASS,
+		       MOAT_R_STATE_MATCH);
+	memcpy(t.frame, b, lb);
+	t.len = lb;
+	assert_verdict(ft_run(&t, OUTSIDE), MOAT_VERDICT_PASS,
+		       MOAT_R_FRAG_FIRST_PASSED);
+	struct seg ack3 = { "198.18.1.10", "198.18.100.10", 80, 40000, 501,
+			    4101, MOAT_TCP_ACK, 0, 0, 0, NULL };
+	assert_verdict(h_tcp(&t.h, INSIDE, &ack3), MOAT_VERDICT_PASS,
+		       MOAT_R_STATE_MATCH);
+	/* But not an ACK of more than was sent. */
+	ack3.ack = 4200;
+	assert_verdict(h_tcp(&t.h, INSIDE, &ack3), MOAT_VERDICT_DROP,
+		       MOAT_R_TCP_ACK_UNSENT);
+	h_stop(&t.h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -562,6 +674,7 @@ int main(void)
 		cmocka_unit_test(frag_max_zero),
 		cmocka_unit_test(burst_out_of_order),
 		cmocka_unit_test(reload_timeout),
+		cmocka_unit_test(tcp_segment_in_fragments),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
