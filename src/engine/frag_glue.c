@@ -177,7 +177,7 @@ static void remember_tcp(struct moat_engine *e, struct moat_flight *fl)
 void moat_engine_frag_decided(struct moat_engine *e, struct moat_flight *fl)
 {
 	struct moat_frag_decision d;
-	uint32_t sent;
+	uint32_t sent, from;
 
 	if (!fl->frag_dgram)
 		return;
@@ -186,7 +186,9 @@ void moat_engine_frag_decided(struct moat_engine *e, struct moat_flight *fl)
 	d.log = fl->res->log;
 	d.out_zone = fl->res->out_zone;
 	remember_tcp(e, fl);
+	from = fl->out->count;
 	sent = moat_frag_decide(e->frag, fl->frag_dgram, &d, fl->out);
+	moat_engine_scrub_released(e, fl->out, from);
 	fl->frag_dgram = 0;
 	e->cnt.emitted += sent;
 	if (sent)
@@ -197,8 +199,12 @@ void moat_engine_frag_decided(struct moat_engine *e, struct moat_flight *fl)
 void moat_engine_frag_tick(struct moat_engine *e, uint64_t now_ns,
 			   struct moat_emit *out)
 {
-	if (e->frag)
-		e->cnt.emitted += moat_frag_tick(e->frag, now_ns, out);
+	uint32_t from = out->count;
+
+	if (!e->frag)
+		return;
+	e->cnt.emitted += moat_frag_tick(e->frag, now_ns, out);
+	moat_engine_scrub_released(e, out, from);
 }
 
 int moat_engine_frag_stats_json(const struct moat_engine *e, char *buf,

@@ -47,4 +47,9 @@ void moat_engine_scrub_init(struct moat_engine *e);
  */
 void moat_engine_scrub(struct moat_engine *e, struct moat_flight *fl);
 
+/* scrub.c: the same for fragments that were held and are sent now, frames
+ * @from to the end of @out (only min-ttl concerns a later fragment). */
+void moat_engine_scrub_released(struct moat_engine *e, struct moat_emit *out,
+				uint32_t from);
+
 #endif

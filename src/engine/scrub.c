@@ -212,3 +212,20 @@ void moat_engine_scrub(struct moat_engine *e, struct moat_flight *fl)
 		fl->res->rewritten = true;
 	}
 }
+
+void moat_engine_scrub_released(struct moat_engine *e, struct moat_emit *out,
+				uint32_t from)
+{
+	struct moat_pkt p;
+
+	if (!e->opt.min_ttl)
+		return;
+	for (uint32_t i = from; i < out->count && i < MOAT_EMIT_MAX; i++) {
+		struct moat_emit_frame *fr = &out->frames[i];
+
+		if (moat_pkt_decode(&p, fr->data, fr->len, fr->len,
+				    fr->linktype) == MOAT_R_NONE &&
+		    (p.ipv == 4 || p.ipv == 6))
+			scrub_ttl(e, &p);
+	}
+}

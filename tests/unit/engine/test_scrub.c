@@ -149,6 +149,55 @@ static void min_ttl_raises(void **state)
 	h_stop(&h);
 }
 
+/* min-ttl reaches fragments too: those that pass on arrival and those
+ * held for their first fragment and sent when it passes. */
+static void min_ttl_fragments(void **state)
+{
+	static const struct fr_dgram d = { 4, "198.18.100.53", "198.18.1.10",
+					   0x4243, 17, 53, 40000, 3000, 0 };
+	static uint8_t fr[FR_CAP];
+	struct moat_frame f;
+	struct moat_pkt p;
+	struct harness h;
+	const uint32_t off[3] = { 2896, 0, 1448 }, len[3] = { 104, 1448, 1448 };
+
+	(void)state;
+	h_start(&h, ZONES "options { min-ttl 100 }\npass\n");
+	for (int i = 0; i < 3; i++) {
+		uint32_t l = fr_piece(fr, &d, off[i], len[i], off[i] != 2896,
+				      NULL);
+
+		f = (struct moat_frame){ fr, l, l, MOAT_LINK_ETHERNET, 0 };
+		moat_emit_reset(&h.out);
+		moat_engine_process(h.eng, &f, h.now, &h.res, &h.out);
+		if (i == 0) {
+			assert_verdict(&h.res, MOAT_VERDICT_DROP,
+				       MOAT_R_FRAG_HELD);
+			continue;
+		}
+		assert_int_equal(h.res.verdict, MOAT_VERDICT_PASS);
+		assert_true(h.res.rewritten);
+		assert_int_equal(moat_pkt_decode(&p, fr, l, l,
+						 MOAT_LINK_ETHERNET),
+				 MOAT_R_NONE);
+		assert_int_equal(p.ttl, 100);
+		assert_int_equal(moat_pkt_verify_checksums(&p), MOAT_R_NONE);
+		if (i == 1) {
+			struct moat_emit_frame *e = &h.out.frames[0];
+
+			assert_int_equal(h.out.count, 1);
+			assert_int_equal(moat_pkt_decode(&p, e->data, e->len,
+							 e->len, e->linktype),
+					 MOAT_R_NONE);
+			assert_int_equal(p.frag_off, 2896);
+			assert_int_equal(p.ttl, 100);
+			assert_int_equal(moat_pkt_verify_checksums(&p),
+					 MOAT_R_NONE);
+		}
+	}
+	h_stop(&h);
+}
+
 static uint16_t ip_id(struct harness *h)
 {
 	struct moat_pkt p;
@@ -287,6 +336,7 @@ int main(void)
 		cmocka_unit_test(max_mss_clamps),
 		cmocka_unit_test(max_mss_odd_offset),
 		cmocka_unit_test(min_ttl_raises),
+		cmocka_unit_test(min_ttl_fragments),
 		cmocka_unit_test(random_id),
 		cmocka_unit_test(tcp_reserved_clear),
 		cmocka_unit_test(off_by_default),
