@@ -1,12 +1,16 @@
 /*
  * The packet's path (doc/design.md), as one list of stages:
  *
- *   decode -> sanity/antispoof -> fragments -> flow lookup -> track + translate
+ *   decode -> sanity/antispoof -> fragments -> later ones: their first's
+ *                                     |          verdict (frag_glue.c)
+ *                                 flow lookup -> track + translate
  *                                     | miss
  *                                     v
  *                  ICMP error? -> related flow, else drop
  *                                     v
  *                  rules (first match, policy) -> new state / SYN proxy
+ *
+ * and what passes, by any stage, is normalised last (scrub.c).
  *
  * Each stage either decides (fills the verdict and its reason, counted in
  * moat_engine_finish()) or hands the packet to the next.  Nothing here reads a clock,
