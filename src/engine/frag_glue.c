@@ -49,7 +49,9 @@ enum { NS_PER_SEC = 1000000000 };
 struct moat_frag_tcp {
 	uint32_t seq;        /* as received, the sender's own space */
 	uint16_t sport, dport;
-	uint8_t hlen;        /* TCP header bytes in the first fragment */
+	uint16_t hlen;       /* bytes of the fragmentable part before the
+				segment's data: IPv6 extension headers
+				after the fragment header, the TCP header */
 	uint8_t fin;         /* the segment ends with a FIN */
 	bool tcp;            /* set at each decision of the handle */
 };
@@ -168,7 +170,7 @@ static void remember_tcp(struct moat_engine *e, struct moat_flight *fl)
 	t->seq = fl->frag_seq;
 	t->sport = p->sport;
 	t->dport = p->dport;
-	t->hlen = p->tcp_hlen;
+	t->hlen = (uint16_t)(p->l4_off - p->frag_data_off + p->tcp_hlen);
 	t->fin = (p->tcp_flags & MOAT_TCP_FIN) ? 1 : 0;
 	/* Held fragments reach further than the first: they leave now. */
 	tcp_reach(e, p, t, fl->frag_reach);
