@@ -542,8 +542,9 @@ static void reload_timeout(void **state)
 }
 
 /* Cut the IPv4 packet in @f (Ethernet, 20-byte IP header) at @cut bytes of
- * its payload into two fragments, as a router would (RFC 791 3.2). */
-static void split4(const uint8_t *f, uint32_t len, uint32_t cut,
+ * its payload into two fragments of datagram @id, as a router would (RFC
+ * 791 3.2). */
+static void split4(const uint8_t *f, uint32_t len, uint32_t cut, uint16_t id,
 		   uint8_t *a, uint32_t *la, uint8_t *b, uint32_t *lb)
 {
 	const uint32_t h = 14 + 20;
@@ -556,7 +557,7 @@ static void split4(const uint8_t *f, uint32_t len, uint32_t cut,
 		memcpy(out[i], f, h);
 		memcpy(out[i] + h, f + h + from[i], n[i]);
 		fr_put16(ip + 2, 20 + n[i]);
-		fr_put16(ip + 4, 0x77);
+		fr_put16(ip + 4, id);
 		fr_put16(ip + 6, (i == 0 ? 0x2000 : 0) | (from[i] / 8));
 		ip[10] = ip[11] = 0;
 		fr_put16(ip + 10, moat_csum_fold(moat_csum_partial(ip, 20, 0)));
@@ -565,38 +566,77 @@ static void split4(const uint8_t *f, uint32_t len, uint32_t cut,
 	*lb = h + n[1];
 }
 
+/* The same for IPv6 (RFC 8200 section 4.5): a fragment header after the
+ * 40-byte header, the TCP segment as the fragmentable part. */
+static void split6(const uint8_t *f, uint32_t len, uint32_t cut, uint32_t id,
+		   uint8_t *a, uint32_t *la, uint8_t *b, uint32_t *lb)
+{
+	const uint32_t h = 14 + 40;
+	uint8_t *out[2] = { a, b };
+	uint32_t from[2] = { 0, cut }, n[2] = { cut, len - h - cut };
+
+	for (int i = 0; i < 2; i++) {
+		uint8_t *ip = out[i] + 14, *fh = out[i] + h;
+
+		memcpy(out[i], f, h);
+		memcpy(fh + 8, f + h + from[i], n[i]);
+		fr_put16(ip + 4, 8 + n[i]);
+		ip[6] = 44;
+		fh[0] = f[14 + 6];
+		fh[1] = 0;
+		fr_put16(fh + 2, from[i] | (i == 0 ? 1 : 0));
+		fr_put16(fh + 4, id >> 16);
+		fr_put16(fh + 6, id & 0xffff);
+	}
+	*la = h + 8 + cut;
+	*lb = h + 8 + n[1];
+}
+
+static void split(int ipv, const uint8_t *f, uint32_t len, uint32_t id,
+		  uint8_t *a, uint32_t *la, uint8_t *b, uint32_t *lb)
+{
+	if (ipv == 4)
+		split4(f, len, 1480, (uint16_t)id, a, la, b, lb);
+	else
+		split6(f, len, 1448, id, a, la, b, lb);
+}
+
 /* A TCP segment cut into fragments (RFC 791 3.2: a router may cut
- * anything without DF): conntrack judged it by its first piece, yet the
- * receiver's ACK of the whole segment (RFC 9293 3.4) must pass. */
-static void tcp_segment_in_fragments(void **state)
+ * anything without DF; RFC 8200 4.5: an IPv6 sender may cut its own): the
+ * flow judged it by its first piece, yet the receiver's ACK of the whole
+ * segment (RFC 9293 3.4) must pass, and an ACK of more must not. */
+static void tcp_in_fragments(int ipv)
 {
 	static uint8_t payload[2000], whole[4096], a[FR_CAP], b[FR_CAP];
 	static const struct moat_l2 l2 = {
 		{ 2, 0, 0, 0, 0, 1 }, { 2, 0, 0, 0, 0, 2 }, 0, { 0 } };
+	const char *cli = ipv == 4 ? "198.18.100.10" : "2001:db8:100::10";
+	const char *srv = ipv == 4 ? "198.18.1.10" : "2001:db8:1::10";
 	struct moat_tcp_spec sp;
 	uint32_t len, la, lb;
 	struct ft t;
 
-	(void)state;
 	ft_start(&t, "zone outside { interface out0; default }\n"
-		     "zone inside { interface in0; networks 198.18.1.0/24 }\n"
-		     "pass from outside to 198.18.1.10 tcp port 80\n");
-	struct seg syn = { "198.18.100.10", "198.18.1.10", 40000, 80, 100, 0,
-			   MOAT_TCP_SYN, 0, 0, 0, NULL };
-	struct seg sa = { "198.18.1.10", "198.18.100.10", 80, 40000, 500, 101,
+		     "zone inside { interface in0; networks { 198.18.1.0/24, "
+		     "2001:db8:1::/48 } }\n"
+		     "pass from outside to { 198.18.1.10, 2001:db8:1::10 } "
+		     "tcp port 80\n");
+	struct seg syn = { cli, srv, 40000, 80, 100, 0, MOAT_TCP_SYN, 0, 0, 0,
+			   NULL };
+	struct seg sa = { srv, cli, 80, 40000, 500, 101,
 			  MOAT_TCP_SYN | MOAT_TCP_ACK, 0, 0, 0, NULL };
-	struct seg ack = { "198.18.100.10", "198.18.1.10", 40000, 80, 101, 501,
-			   MOAT_TCP_ACK, 0, 0, 0, NULL };
+	struct seg ack = { cli, srv, 40000, 80, 101, 501, MOAT_TCP_ACK, 0, 0, 0,
+			   NULL };
 	assert_verdict(h_tcp(&t.h, OUTSIDE, &syn), MOAT_VERDICT_PASS,
 		       MOAT_R_RULE_PASS);
 	assert_verdict(h_tcp(&t.h, INSIDE, &sa), MOAT_VERDICT_PASS,
 		       MOAT_R_STATE_MATCH);
 	assert_verdict(h_tcp(&t.h, OUTSIDE, &ack), MOAT_VERDICT_PASS,
 		       MOAT_R_STATE_MATCH);
-	/* 2000 bytes of data at 101, cut after 1480 bytes of IP payload. */
+	/* 2000 bytes of data at 101, in two fragments. */
 	memset(&sp, 0, sizeof(sp));
-	moat_addr_parse(&sp.src, "198.18.100.10");
-	moat_addr_parse(&sp.dst, "198.18.1.10");
+	moat_addr_parse(&sp.src, cli);
+	moat_addr_parse(&sp.dst, srv);
 	sp.sport = 40000;
 	sp.dport = 80;
 	sp.seq = 101;
@@ -609,7 +649,7 @@ static void tcp_segment_in_fragments(void **state)
 	len = moat_pkt_build_tcp(whole, sizeof(whole), MOAT_LINK_ETHERNET, &l2,
 				 &sp);
 	assert_true(len > 0);
-	split4(whole, len, 1480, a, &la, b, &lb);
+	split(ipv, whole, len, 0x77, a, &la, b, &lb);
 	/* The second piece first, then the first: out of order too. */
 	memcpy(t.frame, b, lb);
 	t.len = lb;
@@ -621,19 +661,15 @@ static void tcp_segment_in_fragments(void **state)
 		       MOAT_R_STATE_MATCH);
 	assert_int_equal(t.h.out.count, 1);
 	/* The server acknowledges all 2000 bytes. */
-	struct seg ack2 = { "198.18.1.10", "198.18.100.10", 80, 40000, 501,
-			    2101, MOAT_TCP_ACK, 0, 0, 0, NULL };
+	struct seg ack2 = { srv, cli, 80, 40000, 501, 2101, MOAT_TCP_ACK, 0, 0,
+			    0, NULL };
 	assert_verdict(h_tcp(&t.h, INSIDE, &ack2), MOAT_VERDICT_PASS,
 		       MOAT_R_STATE_MATCH);
 	/* In order this time: 2000 more bytes, then the ACK of them. */
 	sp.seq = 2101;
 	len = moat_pkt_build_tcp(whole, sizeof(whole), MOAT_LINK_ETHERNET, &l2,
 				 &sp);
-	split4(whole, len, 1480, a, &la, b, &lb);
-	a[14 + 5] = b[14 + 5] = 0x78; /* another datagram */
-	a[14 + 10] = a[14 + 11] = b[14 + 10] = b[14 + 11] = 0;
-	fr_put16(a + 24, moat_csum_fold(moat_csum_partial(a + 14, 20, 0)));
-	fr_put16(b + 24, moat_csum_fold(moat_csum_partial(b + 14, 20, 0)));
+	split(ipv, whole, len, 0x78, a, &la, b, &lb);
 	memcpy(t.frame, a, la);
 	t.len = la;
 	assert_verdict(ft_run(&t, OUTSIDE), MOAT_VERDICT_PASS,
@@ -642,8 +678,8 @@ static void tcp_segment_in_fragments(void **state)
 	t.len = lb;
 	assert_verdict(ft_run(&t, OUTSIDE), MOAT_VERDICT_PASS,
 		       MOAT_R_FRAG_FIRST_PASSED);
-	struct seg ack3 = { "198.18.1.10", "198.18.100.10", 80, 40000, 501,
-			    4101, MOAT_TCP_ACK, 0, 0, 0, NULL };
+	struct seg ack3 = { srv, cli, 80, 40000, 501, 4101, MOAT_TCP_ACK, 0, 0,
+			    0, NULL };
 	assert_verdict(h_tcp(&t.h, INSIDE, &ack3), MOAT_VERDICT_PASS,
 		       MOAT_R_STATE_MATCH);
 	/* But not an ACK of more than was sent. */
@@ -651,6 +687,18 @@ static void tcp_segment_in_fragments(void **state)
 	assert_verdict(h_tcp(&t.h, INSIDE, &ack3), MOAT_VERDICT_DROP,
 		       MOAT_R_TCP_ACK_UNSENT);
 	h_stop(&t.h);
+}
+
+static void rfc791_3_2_v4_tcp_in_fragments(void **state)
+{
+	(void)state;
+	tcp_in_fragments(4);
+}
+
+static void rfc8200_4_5_v6_tcp_in_fragments(void **state)
+{
+	(void)state;
+	tcp_in_fragments(6);
 }
 
 int main(void)
@@ -674,7 +722,8 @@ int main(void)
 		cmocka_unit_test(frag_max_zero),
 		cmocka_unit_test(burst_out_of_order),
 		cmocka_unit_test(reload_timeout),
-		cmocka_unit_test(tcp_segment_in_fragments),
+		cmocka_unit_test(rfc791_3_2_v4_tcp_in_fragments),
+		cmocka_unit_test(rfc8200_4_5_v6_tcp_in_fragments),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
