@@ -338,6 +338,15 @@ bool moat_ct_syn_reuses(const struct moat_ct_entry *e, int dir,
 void moat_ct_tcp_handover(struct moat_ct_entry *e, int dir, uint32_t end,
 			  uint32_t maxend, uint32_t maxwin, int wscale);
 
+/*
+ * A TCP segment judged by its first fragment goes on in later ones
+ * (virtual reassembly: src/engine/frag_glue.c).  Side @dir has now sent
+ * everything below @end (its own space), so its end moves forward (and
+ * the receiver's ACK of the whole segment is not "unsent"), but never
+ * past what the other side's window allowed.
+ */
+void moat_ct_tcp_sent_to(struct moat_ct_entry *e, int dir, uint32_t end);
+
 /* Change state (counters, timeout class) and re-arm the timeout. */
 void moat_ct_set_state(struct moat_ct *ct, struct moat_ct_entry *e,
 		       enum moat_ct_state state, uint64_t now_ns);

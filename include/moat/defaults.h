@@ -93,6 +93,21 @@ enum moat_default {
 
 	/* log off: events are counted either way; logging them is asked. */
 	MOAT_DEFAULT_LOG = 0,
+
+	/* frag-max 1024: 1024 fragments of at most one 1600-byte frame each
+	 * is about 2 MiB, room for some 300 datagrams of a 4000-byte DNS
+	 * answer in flight at once.  frag-timeout 30: Linux's ipfrag_time
+	 * (RFC 8200 section 4.5 allows up to 60, pf uses 60). */
+	MOAT_DEFAULT_FRAG_MAX = 1024,
+	MOAT_DEFAULT_FRAG_TIMEOUT = 30,
+
+	/* Scrub off (max-mss off, min-ttl off, random-id off, tcp-reserved
+	 * keep): each rewrites what the ends sent, which an administrator
+	 * asks for knowingly, as in pf. */
+	MOAT_DEFAULT_MAX_MSS = 0,
+	MOAT_DEFAULT_MIN_TTL = 0,
+	MOAT_DEFAULT_RANDOM_ID = 0,
+	MOAT_DEFAULT_TCP_RESERVED_CLEAR = 0,
 };
 
 #endif

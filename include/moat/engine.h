@@ -21,6 +21,7 @@
 #include "moat/ct.h"
 #include "moat/emit.h"
 #include "moat/event.h"
+#include "moat/frag.h"
 #include "moat/reason.h"
 #include "moat/syn.h"
 
@@ -190,6 +191,8 @@ struct moat_engine_stats {
 	struct moat_hijack_stats hijack;
 	struct { uint64_t sent, limited, unknown; } challenge;
 	struct moat_src_stats sources;
+	struct moat_frag_stats frag;
+	struct { uint64_t mss, ttl, id, reserved; } scrub; /* packets changed */
 	uint32_t nsyn;              /* protected destinations, at most _MAX */
 	struct moat_syn_mode_view syn[MOAT_ENGINE_STATS_SYN_MAX];
 };

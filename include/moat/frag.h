@@ -83,7 +83,11 @@ struct moat_frag_verdict {
 	enum moat_reason reason;   /* PASS: frag-first-passed; DROP: why */
 	int rule;                  /* the first fragment's deciding rule */
 	bool log;                  /* ... and whether that rule logs */
-	uint32_t datagram;         /* DECIDE: the handle for decide() */
+	uint32_t datagram;         /* DECIDE, PASS: the datagram's handle
+				      (valid until the next add() or tick) */
+	uint32_t reach;            /* DECIDE, PASS: the highest end of the
+				      fragmentable part seen so far (held
+				      fragments included) */
 };
 
 /*

@@ -105,6 +105,16 @@ struct moat_options {
 	bool nonip_pass;           /* non-IP frames (ARP...) */
 	bool log;                  /* `log` given in options */
 	char log_file[MOAT_OPT_PATH_MAX]; /* "" = the default sink (stderr) */
+	/* IP fragments (src/frag, doc/fragments.md) */
+	uint32_t frag_max;         /* fragments kept at once; 0: drop every
+				      fragment; fixed at start; default 1024 */
+	uint32_t frag_timeout;     /* seconds from a datagram's first
+				      fragment seen; default 30 */
+	/* Normalisation in the spirit of pf's scrub; all off by default */
+	uint16_t max_mss;          /* clamp SYN and SYN-ACK MSS; 0: off */
+	uint8_t min_ttl;           /* raise TTL / hop limit to this; 0: off */
+	bool random_id;            /* random IPv4 IDs on whole packets */
+	bool tcp_reserved_clear;   /* clear TCP's reserved header bits */
 };
 
 void moat_options_defaults(struct moat_options *o);

@@ -545,6 +545,22 @@ void moat_ct_tcp_handover(struct moat_ct_entry *e, int dir, uint32_t end,
 	}
 }
 
+void moat_ct_tcp_sent_to(struct moat_ct_entry *e, int dir, uint32_t end)
+{
+	struct moat_ct_peer *s = &e->peer[dir & 1];
+
+	if (!(s->flags & MOAT_CT_PEER_SEEN))
+		return;
+	/* The first fragment passed check (I); the rest of its segment is
+	 * held to the same window. */
+	if (!(e->flags & MOAT_CT_F_LOOSE) && seq_gt(end, s->maxend))
+		end = s->maxend;
+	if (!seq_gt(end, s->end))
+		return;
+	e->ack_gap[dir & 1] = gap_grow(e->ack_gap[dir & 1], end - s->end);
+	s->end = end;
+}
+
 bool moat_ct_tcp_challenge(const struct moat_ct_entry *e, int dir,
 			   struct moat_ct_challenge *c)
 {

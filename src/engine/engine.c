@@ -1,12 +1,16 @@
 /*
  * The packet's path (doc/design.md), as one list of stages:
  *
- *   decode -> sanity/antispoof -> flow lookup -> track + translate
+ *   decode -> sanity/antispoof -> fragments -> later ones: their first's
+ *                                     |          verdict (frag_glue.c)
+ *                                 flow lookup -> track + translate
  *                                     | miss
  *                                     v
  *                  ICMP error? -> related flow, else drop
  *                                     v
  *                  rules (first match, policy) -> new state / SYN proxy
+ *
+ * and what passes, by any stage, is normalised last (scrub.c).
  *
  * Each stage either decides (fills the verdict and its reason, counted in
  * moat_engine_finish()) or hands the packet to the next.  Nothing here reads a clock,
@@ -19,6 +23,7 @@
 #include <sodium.h>
 
 #include "engine/engine_impl.h"
+#include "engine/frag_glue.h"
 #include "engine/synproxy_glue.h"
 
 /* Decide: set verdict and reason and count both. */
@@ -107,6 +112,7 @@ struct moat_engine *moat_engine_create(const struct moat_config *cfg,
 	e->syncookies_forced = -1;
 	memcpy(e->secret, par->secret, sizeof(e->secret));
 	moat_engine_modulate_init(e);
+	moat_engine_scrub_init(e);
 	ct_params_from(&e->opt, e->secret, &cp);
 	e->ct = moat_ct_create(&cp);
 	if (!e->ct)
@@ -116,7 +122,8 @@ struct moat_engine *moat_engine_create(const struct moat_config *cfg,
 		goto fail;
 	e->rule_limit_count = moat_config_rule_count(cfg);
 	if (moat_engine_syn_create(e) < 0 || moat_engine_hijack_create(e) < 0 ||
-	    moat_engine_src_create(e) < 0 || moat_engine_known_create(e) < 0)
+	    moat_engine_src_create(e) < 0 || moat_engine_known_create(e) < 0 ||
+	    moat_engine_frag_create(e) < 0)
 		goto fail;
 	moat_ct_set_free_hook(e->ct, flow_leaves, e);
 	moat_engine_hijack_set_block(e, e->opt.hijack_block);
@@ -138,6 +145,7 @@ void moat_engine_destroy(struct moat_engine *e)
 	moat_engine_hijack_destroy(e);
 	moat_engine_src_destroy(e);
 	moat_engine_known_destroy(e);
+	moat_engine_frag_destroy(e);
 	free(e->rule_limit);
 	sodium_memzero(e->secret, sizeof(e->secret));
 	sodium_memzero(e->mod_key, sizeof(e->mod_key));
@@ -171,6 +179,7 @@ int moat_engine_reload(struct moat_engine *e, const struct moat_config *cfg)
 	moat_engine_syn_reload(e);
 	moat_engine_src_reload(e, ruleconn);
 	moat_engine_hijack_set_block(e, e->opt.hijack_block);
+	moat_engine_frag_reload(e);
 	return 0;
 }
 
@@ -285,12 +294,6 @@ static bool stage_sanity(struct moat_engine *e, struct moat_flight *fl)
 			moat_engine_finish(e, fl, MOAT_VERDICT_DROP, r);
 			return false;
 		}
-	}
-	/* Fragments carry no ports past the first: a stateful filter cannot
-	 * judge them without reassembly, which moat does not do yet. */
-	if (p->frag & MOAT_FRAG_IS) {
-		moat_engine_finish(e, fl, MOAT_VERDICT_DROP, MOAT_R_FRAGMENT);
-		return false;
 	}
 	return true;
 }
@@ -523,14 +526,30 @@ static void flight_start(struct moat_engine *e, struct moat_flight *fl,
 	e->cnt.packets++;
 }
 
-/* Everything after sanity: the flow, ICMP errors, the rules. */
-static void stage_rest(struct moat_engine *e, struct moat_flight *fl)
+/* The flow, ICMP errors, the rules. */
+static void stage_decide(struct moat_engine *e, struct moat_flight *fl)
 {
 	if (!stage_flow(e, fl))
 		return;
 	if (!stage_icmp_error(e, fl))
 		return;
 	stage_rules(e, fl);
+}
+
+/*
+ * Everything after sanity.  Fragments first (frag_glue.c): a later one
+ * carries no ports, so its datagram's first fragment decides it; a first
+ * one is decided like a whole packet and its verdict recorded.  Then what
+ * passes is normalised (scrub.c).
+ */
+static void stage_rest(struct moat_engine *e, struct moat_flight *fl)
+{
+	if (moat_engine_frag_in(e, fl)) {
+		stage_decide(e, fl);
+		moat_engine_frag_decided(e, fl);
+	}
+	if (fl->res->verdict == MOAT_VERDICT_PASS)
+		moat_engine_scrub(e, fl);
 }
 
 void moat_engine_process(struct moat_engine *e, struct moat_frame *f,
@@ -598,4 +617,5 @@ void moat_engine_tick(struct moat_engine *e, uint64_t now_ns,
 	moat_ct_expire(e->ct, now_ns, MOAT_ENGINE_EXPIRE_BUDGET);
 	moat_engine_syn_tick(e, now_ns, out);
 	moat_engine_src_tick(e, now_ns);
+	moat_engine_frag_tick(e, now_ns, out);
 }

@@ -49,6 +49,10 @@ struct moat_flight {
 	enum moat_reason dhcp; /* sanity.c: DHCP let through antispoof, the
 				  reason it drops with unless a rule passes
 				  it; MOAT_R_NONE otherwise */
+	uint32_t frag_dgram;   /* frag_glue.c: the datagram a first fragment
+				  decides, 0 for none */
+	uint32_t frag_reach;   /* ... and how far into it fragments reach */
+	uint32_t frag_seq;     /* ... TCP: its SEQ as received */
 };
 
 struct moat_engine {
@@ -85,6 +89,13 @@ struct moat_engine {
 	bool shed;                          /* the I/O side is falling behind */
 	struct moat_hijack *hijack;         /* owned; hijack.c */
 	struct moat_srclimit *src;          /* owned; srclimit.c */
+	struct moat_frag *frag;             /* owned; NULL: frag-max 0 */
+	struct moat_frag_tcp *frag_tcp;     /* owned; frag_glue.c */
+	struct {                            /* scrub.c */
+		uint8_t id_key[16];         /* random-id: from the secret */
+		uint64_t id_count;          /* packets given a new ID */
+		uint64_t mss, ttl, id, reserved; /* packets changed, by option */
+	} scrub;
 
 	uint8_t secret[32];
 	uint8_t mod_key[16];                /* modulate.c: from the secret */

@@ -4,6 +4,7 @@
  * data; src/io formats them.  Control plane: called between packets.
  */
 #include "engine/engine_impl.h"
+#include "engine/frag_glue.h"
 #include "moat/syn_proxy.h"
 
 void moat_engine_stats(const struct moat_engine *e,
@@ -28,6 +29,11 @@ void moat_engine_stats(const struct moat_engine *e,
 	moat_engine_src_stats(e, &st->sources);
 	st->nsyn = moat_syn_mode_list(moat_syn_modes(e->syn), st->syn,
 				      MOAT_ENGINE_STATS_SYN_MAX);
+	moat_engine_frag_get_stats(e, &st->frag);
+	st->scrub.mss = e->scrub.mss;
+	st->scrub.ttl = e->scrub.ttl;
+	st->scrub.id = e->scrub.id;
+	st->scrub.reserved = e->scrub.reserved;
 }
 
 struct flows_walk {

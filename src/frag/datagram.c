@@ -158,6 +158,10 @@ static void accept_piece(struct moat_frag *f, uint32_t d, uint32_t idx,
 		x->have_last = true;
 		x->total = in->end;
 	}
+	if (in->end > x->reach)
+		x->reach = in->end;
+	v->datagram = d;
+	v->reach = x->reach;
 	if (x->state == FRAG_S_PASS) {
 		v->action = MOAT_FRAG_PASS;
 		v->reason = MOAT_R_FRAG_FIRST_PASSED;
@@ -165,7 +169,6 @@ static void accept_piece(struct moat_frag *f, uint32_t d, uint32_t idx,
 	} else if (in->off == 0) {
 		v->action = MOAT_FRAG_DECIDE;
 		v->reason = MOAT_R_NONE;
-		v->datagram = d;
 	} else {
 		pc->flags |= PIECE_HELD;
 		f->held++;

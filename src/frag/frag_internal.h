@@ -68,6 +68,7 @@ struct frag_dgram {
 	bool log;
 	int16_t out_zone;
 	uint32_t total;          /* length of the fragmentable part */
+	uint32_t reach;          /* the highest end of a fragment kept */
 	enum moat_reason reason; /* DROP: the reason its fragments get */
 	int rule;
 	uint64_t born_ns;        /* first fragment seen (EXPIRED: expiry) */

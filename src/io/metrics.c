@@ -80,6 +80,16 @@ static void engine_text(struct moat_io_buf *b, const struct moat_engine_stats *s
 		s->sources.capacity, s->sources.overloads,
 		s->sources.overload_active, s->sources.address_trust,
 		s->sources.table_full, s->sources.bytes);
+	moat_io_buf_printf(b, "frag datagrams %u capacity %u slots %u held %u"
+		" released %" PRIu64 " held-lost %" PRIu64 " timed-out %" PRIu64
+		" evicted %" PRIu64 " completed %" PRIu64 " bytes %" PRIu64 "\n",
+		s->frag.datagrams, s->frag.datagram_capacity, s->frag.slots,
+		s->frag.held, s->frag.released, s->frag.held_lost,
+		s->frag.timed_out, s->frag.evicted, s->frag.completed,
+		s->frag.bytes);
+	moat_io_buf_printf(b, "scrub mss %" PRIu64 " ttl %" PRIu64 " id %" PRIu64
+		" reserved %" PRIu64 "\n", s->scrub.mss, s->scrub.ttl,
+		s->scrub.id, s->scrub.reserved);
 	for (uint32_t i = 0; i < s->nsyn; i++)
 		moat_io_buf_printf(b, "synproxy %s port %u mode %s half-open %u "
 			"syn-rate %u\n", moat_addr_format(&s->syn[i].dst, a,
@@ -184,6 +194,22 @@ static json_t *engine_json(const struct moat_engine_stats *s)
 		"address_trust", (json_int_t)s->sources.address_trust,
 		"table_full", (json_int_t)s->sources.table_full,
 		"bytes", (json_int_t)s->sources.bytes));
+	json_object_set_new(o, "frag", json_pack(
+		"{sI sI sI sI sI sI sI sI sI sI}",
+		"datagrams", (json_int_t)s->frag.datagrams,
+		"capacity", (json_int_t)s->frag.datagram_capacity,
+		"slots", (json_int_t)s->frag.slots,
+		"held", (json_int_t)s->frag.held,
+		"released", (json_int_t)s->frag.released,
+		"held_lost", (json_int_t)s->frag.held_lost,
+		"timed_out", (json_int_t)s->frag.timed_out,
+		"evicted", (json_int_t)s->frag.evicted,
+		"completed", (json_int_t)s->frag.completed,
+		"bytes", (json_int_t)s->frag.bytes));
+	json_object_set_new(o, "scrub", json_pack(
+		"{sI sI sI sI}", "mss", (json_int_t)s->scrub.mss,
+		"ttl", (json_int_t)s->scrub.ttl, "id", (json_int_t)s->scrub.id,
+		"reserved", (json_int_t)s->scrub.reserved));
 	json_object_set_new(o, "synproxy", syn);
 	return o;
 }

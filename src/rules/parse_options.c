@@ -11,6 +11,12 @@
 #include "moat/defaults.h"
 #include "rules/parse.h"
 
+/* The bounds of frag-max (its default is in moat/defaults.h). */
+enum {
+	MOAT_FRAG_MAX_MIN = 16,      /* the frag table's smallest pool */
+	MOAT_FRAG_MAX_MAX = 65536,   /* ... and its largest */
+};
+
 static const char *const timeout_names[MOAT_TIMEOUT_COUNT] = {
 	[MOAT_TIMEOUT_TCP_OPENING] = "tcp.opening",
 	[MOAT_TIMEOUT_TCP_ESTABLISHED] = "tcp.established",
@@ -56,6 +62,12 @@ void moat_options_defaults(struct moat_options *o)
 	o->bogon_set = -1;
 	o->nonip_pass = MOAT_DEFAULT_NONIP_PASS;
 	o->log = MOAT_DEFAULT_LOG;
+	o->frag_max = MOAT_DEFAULT_FRAG_MAX;
+	o->frag_timeout = MOAT_DEFAULT_FRAG_TIMEOUT;
+	o->max_mss = MOAT_DEFAULT_MAX_MSS;
+	o->min_ttl = MOAT_DEFAULT_MIN_TTL;
+	o->random_id = MOAT_DEFAULT_RANDOM_ID;
+	o->tcp_reserved_clear = MOAT_DEFAULT_TCP_RESERVED_CLEAR;
 }
 
 /* One of @words (NULL-terminated): its index, or -1 after an error. */
@@ -142,6 +154,59 @@ static int opt_syncookies_rate(struct parser *P, struct moat_options *o)
 		       &o->syncookies_rate);
 }
 
+/* `frag-max N`: 0 (no reassembly: every fragment dropped) or a pool. */
+static int opt_frag_max(struct parser *P, struct moat_options *o)
+{
+	struct token t = P->tok;
+	uint32_t v;
+
+	if (moat_rule_parse_u32(P, "a number of fragments (0, or 16 to 65536)",
+				0, MOAT_FRAG_MAX_MAX, &v) < 0)
+		return -1;
+	if (v != 0 && v < MOAT_FRAG_MAX_MIN) {
+		moat_rule_err(P, &t, "frag-max must be 0 or at least %d",
+			      MOAT_FRAG_MAX_MIN);
+		return -1;
+	}
+	o->frag_max = v;
+	return 0;
+}
+
+/* `max-mss N|off`, `min-ttl N|off`: a number in [min, max], or off (0). */
+static int opt_off_or(struct parser *P, const char *what, uint32_t min,
+		      uint32_t max, uint32_t *out)
+{
+	if (moat_rule_is(P, "off")) {
+		moat_rule_next(P);
+		*out = 0;
+		return 0;
+	}
+	return moat_rule_parse_u32(P, what, min, max, out);
+}
+
+static int opt_max_mss(struct parser *P, struct moat_options *o)
+{
+	uint32_t v;
+
+	/* RFC 879: 536 is the IPv4 default, RFC 8200's 1280 minus headers
+	 * the IPv6 one; below 64 no segment carries useful data. */
+	if (opt_off_or(P, "an MSS in bytes (64 to 65535) or 'off'", 64, 65535,
+		       &v) < 0)
+		return -1;
+	o->max_mss = (uint16_t)v;
+	return 0;
+}
+
+static int opt_min_ttl(struct parser *P, struct moat_options *o)
+{
+	uint32_t v;
+
+	if (opt_off_or(P, "a TTL (1 to 255) or 'off'", 1, 255, &v) < 0)
+		return -1;
+	o->min_ttl = (uint8_t)v;
+	return 0;
+}
+
 static int set_flag(struct parser *P, const char *const *w, const char *what,
 		    uint8_t *out)
 {
@@ -174,6 +239,7 @@ static int opt_value(struct parser *P, const char *key, struct moat_options *o)
 	static const char *const csum[] = { "verify", "ignore", NULL };
 	static const char *const detect[] = { "off", "hijack", NULL };
 	static const char *const nonip[] = { "drop", "pass", NULL };
+	static const char *const keepclear[] = { "keep", "clear", NULL };
 
 	if (!strcmp(key, "policy"))
 		return set_flag(P, policy, "'drop' or 'pass'", &o->policy);
@@ -217,6 +283,20 @@ static int opt_value(struct parser *P, const char *key, struct moat_options *o)
 		return opt_log(P, o);
 	if (!strcmp(key, "bogons"))
 		return opt_bogons(P, o);
+	if (!strcmp(key, "frag-max"))
+		return opt_frag_max(P, o);
+	if (!strcmp(key, "frag-timeout"))
+		return opt_u32(P, "a number of seconds (1 to 60)", 1, 60,
+			       &o->frag_timeout);
+	if (!strcmp(key, "max-mss"))
+		return opt_max_mss(P, o);
+	if (!strcmp(key, "min-ttl"))
+		return opt_min_ttl(P, o);
+	if (!strcmp(key, "random-id"))
+		return set_bool(P, offon, "'on' or 'off'", &o->random_id);
+	if (!strcmp(key, "tcp-reserved"))
+		return set_bool(P, keepclear, "'keep' or 'clear'",
+				&o->tcp_reserved_clear);
 	return -2;
 }
 
@@ -224,6 +304,8 @@ static const char *const option_keys[] = {
 	"policy", "syncookies", "antispoof", "max-flows", "pickup", "timeout",
 	"syncookies-threshold", "syncookies-rate", "syncookies-quiet",
 	"rst-check", "checksum", "detect", "nonip", "log", "bogons",
+	"frag-max", "frag-timeout", "max-mss", "min-ttl", "random-id",
+	"tcp-reserved",
 };
 enum { NKEYS = sizeof(option_keys) / sizeof(option_keys[0]) };
 

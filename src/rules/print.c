@@ -1,5 +1,6 @@
 /*
- * The compiled configuration as text: every option explicit, sets merged
+ * The compiled configuration as text: every option explicit (those of
+ * fragments and scrub when not the default), sets merged
  * and printed as their minimal CIDR cover, ports as sorted ranges, one
  * rule per line in canonical clause order with its number in a comment.
  * The output is itself a valid configuration that prints the same again
@@ -21,6 +22,36 @@ static void print_rate(FILE *f, const char *kw, const struct moat_rule_rate *r)
 		return;
 	fprintf(f, " %s %u/%s", kw, r->count,
 		r->period_ns == 1000000000ull ? "second" : "minute");
+}
+
+/*
+ * Fragments and scrub, added after the rest: a line each only when one of
+ * them is not the default (moat_options_defaults), so the configurations
+ * printed before they existed print as they did.
+ */
+static void print_frag_scrub(const struct moat_options *o, FILE *f)
+{
+	struct moat_options d;
+
+	moat_options_defaults(&d);
+	if (o->frag_max != d.frag_max || o->frag_timeout != d.frag_timeout)
+		fprintf(f, "\n    frag-max %u; frag-timeout %u", o->frag_max,
+			o->frag_timeout);
+	if (o->max_mss || o->min_ttl || o->random_id || o->tcp_reserved_clear) {
+		fputs("\n    max-mss ", f);
+		if (o->max_mss)
+			fprintf(f, "%u", o->max_mss);
+		else
+			fputs("off", f);
+		fputs("; min-ttl ", f);
+		if (o->min_ttl)
+			fprintf(f, "%u", o->min_ttl);
+		else
+			fputs("off", f);
+		fprintf(f, "; random-id %s; tcp-reserved %s",
+			o->random_id ? "on" : "off",
+			o->tcp_reserved_clear ? "clear" : "keep");
+	}
 }
 
 static void print_options(const struct moat_options *o, FILE *f)
@@ -46,6 +77,7 @@ static void print_options(const struct moat_options *o, FILE *f)
 			moat_timeout_name(i), o->timeout[i]);
 	if (o->log)
 		fprintf(f, "\n    log \"%s\"", o->log_file);
+	print_frag_scrub(o, f);
 	fputs("\n}\n", f);
 }
 

@@ -28,7 +28,7 @@ static const char conf[] =
 	"zone inside { interface in0; networks { 198.18.1.0/24, 2001:db8:1::/64 } }\n"
 	"set bad = { }\n"
 	"options { syncookies auto\n max-flows 64\n syncookies-rate 20\n"
-	" detect hijack }\n"
+	" detect hijack\n frag-max 16 }\n"
 	"block from outside tcp port 512-514\n"
 	"reject from outside to 198.18.1.10 tcp port 8080\n"
 	"pass from outside to { 198.18.1.10, 2001:db8:1::10 } tcp port 80 synproxy\n"

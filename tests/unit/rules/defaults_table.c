@@ -72,6 +72,13 @@ static void check_options(const struct moat_options *o)
 	     MOAT_DEFAULT_HIJACK_BLOCK);
 	same("nonip pass", p, o->nonip_pass, MOAT_DEFAULT_NONIP_PASS);
 	same("log", p, o->log, MOAT_DEFAULT_LOG);
+	same("frag-max", p, o->frag_max, MOAT_DEFAULT_FRAG_MAX);
+	same("frag-timeout", p, o->frag_timeout, MOAT_DEFAULT_FRAG_TIMEOUT);
+	same("max-mss", p, o->max_mss, MOAT_DEFAULT_MAX_MSS);
+	same("min-ttl", p, o->min_ttl, MOAT_DEFAULT_MIN_TTL);
+	same("random-id", p, o->random_id, MOAT_DEFAULT_RANDOM_ID);
+	same("tcp-reserved clear", p, o->tcp_reserved_clear,
+	     MOAT_DEFAULT_TCP_RESERVED_CLEAR);
 }
 
 static void check_modules(const struct moat_options *o)
@@ -129,6 +136,18 @@ static void print_options(const struct moat_options *o)
 	printf("nonip %s\n", word(o->nonip_pass, "pass", "drop"));
 	printf("bogons %s\n", o->bogon_set < 0 ? "none" : "(a set)");
 	printf("log %s\n", word(o->log, "on", "off"));
+	printf("frag-max %u\n", o->frag_max);
+	printf("frag-timeout %u\n", o->frag_timeout);
+	if (o->max_mss)
+		printf("max-mss %u\n", o->max_mss);
+	else
+		printf("max-mss off\n");
+	if (o->min_ttl)
+		printf("min-ttl %u\n", o->min_ttl);
+	else
+		printf("min-ttl off\n");
+	printf("random-id %s\n", word(o->random_id, "on", "off"));
+	printf("tcp-reserved %s\n", word(o->tcp_reserved_clear, "clear", "keep"));
 }
 
 int main(void)
