@@ -23,6 +23,7 @@
 #include "moat/engine.h"
 #include "moat/io_ctl.h"
 #include "moat/io_eventlog.h"
+#include "moat/io_port.h"
 #include "moat/io_reload.h"
 
 enum {
@@ -45,6 +46,12 @@ struct moat_io_bridge_conf {
 	/* Shed load (moat_engine_set_shed) once frames wait this long in a
 	 * ring; 0: the default, 250 ms. */
 	uint64_t shed_after_ns;
+	/* The ports' backend (io_port.h); MOAT_IO_AUTO: AF_XDP where it
+	 * can attach, else AF_PACKET (moat_io_bridge_note says why). */
+	enum moat_io_backend io;
+	/* AF_XDP: an XSKMAP per interface that an XDP program already
+	 * redirects through (io_afxdp.h); NULL: libxdp's default program. */
+	const int *xsks_map_fd;
 };
 
 struct moat_io_bridge;

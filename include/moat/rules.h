@@ -104,7 +104,13 @@ struct moat_options {
 	bool nonip_pass;           /* non-IP frames (ARP...): default pass */
 	bool log;                  /* `log` given in options */
 	char log_file[MOAT_OPT_PATH_MAX]; /* "" = the default sink (stderr) */
+	uint8_t io;                /* enum moat_opt_io; default auto */
 };
+
+/* `options { io ... }`: the backend of `moat run` (the same numbers as
+ * enum moat_io_backend in io_port.h, which `--io` overrides). */
+enum moat_opt_io { MOAT_OPT_IO_AUTO = 0, MOAT_OPT_IO_AFPACKET = 1,
+		   MOAT_OPT_IO_XDP = 2 };
 
 void moat_options_defaults(struct moat_options *o);
 

@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "moat/io_afpacket.h"
+#include "moat/io_afxdp.h"
 #include "moat/io_bridge.h"
 #include "moat/pkt.h"
 
@@ -409,12 +410,61 @@ static int handle_ctl(void *arg, const struct moat_io_ctl_req *req,
 
 /* ---- life cycle -------------------------------------------------------- */
 
+static int open_afpacket(struct moat_io_bridge *b,
+			 const struct moat_io_bridge_conf *c, char *err,
+			 size_t errlen)
+{
+	const char *what;
+
+	for (int i = 0; i < 2; i++) {
+		int r = moat_io_afpacket_open(&b->ports[i], c->ifname[i], &what);
+
+		if (r < 0) {
+			b->ports[i] = &b->null_ports[i];
+			snprintf(err, errlen, "%s: %s: %s", c->ifname[i], what,
+				 strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The backend asked for: AF_XDP, AF_PACKET, or auto: AF_XDP where it can
+ * attach, else AF_PACKET with the reason in the note (moat run prints it).
+ */
+static int open_ports(struct moat_io_bridge *b,
+		      const struct moat_io_bridge_conf *c, char *err,
+		      size_t errlen)
+{
+	static const int no_map[2] = { -1, -1 };
+	struct moat_io_port *xp[2];
+	char why[200];
+	int r;
+
+	if (c->io == MOAT_IO_AFPACKET)
+		return open_afpacket(b, c, err, errlen);
+	r = moat_io_afxdp_open_pair(xp, c->ifname,
+				    c->xsks_map_fd ? c->xsks_map_fd : no_map,
+				    why, sizeof(why));
+	if (r == 0) {
+		b->ports[0] = xp[0];
+		b->ports[1] = xp[1];
+		return 0;
+	}
+	if (c->io == MOAT_IO_AFXDP) {
+		snprintf(err, errlen, "--io xdp: AF_XDP cannot run: %s", why);
+		return r;
+	}
+	snprintf(b->note, sizeof(b->note),
+		 "AF_XDP cannot run (%s); using AF_PACKET", why);
+	return open_afpacket(b, c, err, errlen);
+}
+
 struct moat_io_bridge *moat_io_bridge_create(const struct moat_io_bridge_conf *c,
 					     char *err, size_t errlen)
 {
 	struct moat_io_bridge *b = calloc(1, sizeof(*b));
-	const char *what;
-	int r;
 
 	if (!b) {
 		snprintf(err, errlen, "out of memory");
@@ -424,16 +474,10 @@ struct moat_io_bridge *moat_io_bridge_create(const struct moat_io_bridge_conf *c
 		moat_io_port_init_null(&b->null_ports[i], c->ifname[i], 1500);
 		b->ports[i] = &b->null_ports[i];
 	}
-	for (int i = 0; i < 2; i++) {
-		r = moat_io_afpacket_open(&b->ports[i], c->ifname[i], &what);
-		if (r < 0) {
-			b->ports[i] = &b->null_ports[i];
-			snprintf(err, errlen, "%s: %s: %s", c->ifname[i], what,
-				 strerror(-r));
-			goto fail;
-		}
+	if (open_ports(b, c, err, errlen) < 0)
+		goto fail;
+	for (int i = 0; i < 2; i++)
 		b->zone[i] = c->zone[i];
-	}
 	b->engine = c->engine;
 	b->log = c->log;
 	b->reload = c->reload;

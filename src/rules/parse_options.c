@@ -61,6 +61,7 @@ void moat_options_defaults(struct moat_options *o)
 	o->hijack_block = false;
 	o->bogon_set = -1;
 	o->nonip_pass = true;
+	o->io = MOAT_OPT_IO_AUTO;
 }
 
 /* One of @words (NULL-terminated): its index, or -1 after an error. */
@@ -169,6 +170,14 @@ static int set_bool(struct parser *P, const char *const *w, const char *what,
 	return 0;
 }
 
+/* `io auto|afpacket|xdp`: how `moat run` reaches the interfaces. */
+static int opt_io(struct parser *P, struct moat_options *o)
+{
+	static const char *const io[] = { "auto", "afpacket", "xdp", NULL };
+
+	return set_flag(P, io, "'auto', 'afpacket' or 'xdp'", &o->io);
+}
+
 static int opt_value(struct parser *P, const char *key, struct moat_options *o)
 {
 	static const char *const policy[] = { "drop", "pass", NULL };
@@ -222,13 +231,15 @@ static int opt_value(struct parser *P, const char *key, struct moat_options *o)
 		return opt_log(P, o);
 	if (!strcmp(key, "bogons"))
 		return opt_bogons(P, o);
+	if (!strcmp(key, "io"))
+		return opt_io(P, o);
 	return -2;
 }
 
 static const char *const option_keys[] = {
 	"policy", "syncookies", "antispoof", "max-flows", "pickup", "timeout",
 	"syncookies-threshold", "syncookies-rate", "syncookies-quiet",
-	"rst-check", "checksum", "detect", "nonip", "log", "bogons",
+	"rst-check", "checksum", "detect", "nonip", "log", "bogons", "io",
 };
 enum { NKEYS = sizeof(option_keys) / sizeof(option_keys[0]) };
 
