@@ -1,13 +1,13 @@
 #!/bin/bash
-# The I/O backend's choice when AF_XDP cannot attach: on two dummy
-# interfaces (no native XDP in their driver), `--io xdp` must refuse to
+# The I/O backend's choice when AF_XDP cannot attach: on two empty
+# bridge devices (no native XDP in their driver), `--io xdp` must refuse to
 # start with a clear reason, and `--io auto` must start on AF_PACKET and
 # say in one line why.  Then, on the lab's veths (native XDP), auto must
-# pick AF_XDP.  Runs once whatever MOAT_IO says (the flag is explicit).
+# pick AF_XDP.  Every run names --io itself: MOAT_IO changes nothing here.
 #
-#   [ns moat: d0 (dummy)  moat  d1 (dummy)]      then      out0 [moat] in0
+#   [ns moat: d0 (bridge)  moat  d1 (bridge)]      then      out0 [moat] in0
 . "$(dirname "$0")/lib.sh"
-conf=$STATE/dummy.conf
+conf=$STATE/bridges.conf
 cat >"$conf" <<CONF
 zone outside { interface d0; default }
 zone inside  { interface d1; networks 198.18.1.8/29 }
@@ -15,14 +15,14 @@ options { policy drop }
 pass from inside
 CONF
 for d in d0 d1; do
-	lab exec moat ip link add "$d" type dummy
+	lab exec moat ip link add "$d" type bridge
 	lab exec moat ip link set "$d" up
 done
 
 # Forced: no start, and the reason names the interface and the driver.
 if lab run-moat "$conf" --io xdp 2>/dev/null; then
 	lab stop-moat >/dev/null
-	fail "--io xdp started on dummy interfaces"
+	fail "--io xdp started on bridge devices"
 fi
 err=$(cat "$STATE/moat.err")
 note "--io xdp: $err"
@@ -39,7 +39,7 @@ line=$(grep 'using AF_PACKET' "$STATE/moat.err" || true)
 [ "$(printf '%s\n' "$line" | wc -l)" = 1 ] || fail "more than one fallback line"
 note "--io auto: $line"
 mode=$(lab ctl stats | awk '$1 == "port" && $2 == "d0" { print $NF }')
-[ "$mode" = afpacket-v2 ] || fail "auto on dummies runs '$mode', not afpacket-v2"
+[ "$mode" = afpacket-v2 ] || fail "auto on bridges runs '$mode', not afpacket-v2"
 lab stop-moat >/dev/null
 
 # Auto where XDP attaches: AF_XDP, and no fallback line.
