@@ -28,7 +28,7 @@ export MOAT_LAB="lat$$" LAB_QUIET=1
 export MOAT_BIN
 . "$here/lib.sh"
 say() { echo "bench: $*" >&2; }
-SYSTEMS="bridge moat-xdp moat-afpacket"
+SYSTEMS=${SYSTEMS:-bridge moat-xdp moat-afpacket}
 
 [ "$(id -u)" = 0 ] || { say "the lab needs root"; exit 1; }
 command -v ab >/dev/null || { say "no ab (apt-get install apache2-utils)"; exit 1; }
@@ -43,6 +43,11 @@ trap 'exit 1' INT TERM HUP
 start=$(date -u '+%Y-%m-%d %H:%M UTC')
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 t0=$(date +%s)
+# Everything this starts (the lab's nginx, curl, ab) on CPU 0, with the
+# router and the rest of the lab; moat pins itself to the gateway core
+# (scripts/lab run-moat), which is then the gateway's alone, as on a
+# machine of its own (bench/README.md).
+taskset -cp 0 $$ >/dev/null
 L up >/dev/null
 steer
 
@@ -51,6 +56,11 @@ set_system() {
 	case $1 in
 	bridge) L xdp-peers off; MOAT_IO=afpacket sys_set bridge ;;
 	moat-xdp) MOAT_IO=xdp sys_set moat ;;
+	moat-xdp-nopeer) MOAT_IO=xdp sys_set moat; L xdp-peers off ;;
+	moat-xdp-nospin) MOAT_IO=xdp sys_set moat
+		MOAT_IO=xdp L run-moat "$here/moat.conf" --spin-us 0 ;;
+	moat-afpacket-nospin) L xdp-peers off; MOAT_IO=afpacket sys_set moat
+		MOAT_IO=afpacket L run-moat "$here/moat.conf" --spin-us 0 ;;
 	moat-afpacket) L xdp-peers off; MOAT_IO=afpacket sys_set moat ;;
 	esac
 	# More warm-up: ARP, the proxy's first look at the server.

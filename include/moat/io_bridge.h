@@ -29,6 +29,10 @@
 enum {
 	MOAT_IO_TICK_NS = 50 * 1000 * 1000,   /* twice the engine's 10 Hz minimum */
 	MOAT_IO_POLL_MS = 50,
+	/* After a frame, poll without sleeping this long by default
+	 * (bridge.c, keep_polling): longer than the gaps between the
+	 * packets of one request and its answer through a quiet gateway. */
+	MOAT_IO_SPIN_US = 200,
 	MOAT_IO_EVENTS_BATCH = 64,
 	MOAT_IO_FLOWS_MAX = 100000,          /* lines `moat ctl flows` prints */
 };
@@ -52,6 +56,9 @@ struct moat_io_bridge_conf {
 	/* AF_XDP: an XSKMAP per interface that an XDP program already
 	 * redirects through (io_afxdp.h); NULL: libxdp's default program. */
 	const int *xsks_map_fd;
+	/* Poll without sleeping this many microseconds after a frame; 0
+	 * never, negative the default (MOAT_IO_SPIN_US). */
+	long spin_us;
 };
 
 struct moat_io_bridge;

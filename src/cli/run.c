@@ -47,6 +47,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: moat run -c FILE [-s SOCKET] [--log FILE|-] "
 		   "[--pcap-log FILE] [--secret FILE]\n"
 		   "                [--shed-after MS] [--io auto|xdp|afpacket]\n"
+		   "                [--spin-us US]\n"
 		   "  -c, --config FILE    the configuration (two zones with interfaces)\n"
 		   "  -s, --socket PATH    control socket (default /run/moat.sock)\n"
 		   "  -l, --log FILE|-     events as JSON lines (- for stdout)\n"
@@ -59,6 +60,8 @@ static void usage(FILE *f)
 		   "                       (AF_PACKET rings) or auto: AF_XDP where it can\n"
 		   "                       attach, else AF_PACKET and a line saying why\n"
 		   "                       (default: options { io }, else auto)\n"
+		   "      --spin-us US     after a frame, poll without sleeping this long\n"
+		   "                       (default 200; 0: sleep at once)\n"
 		   "      --passthrough    no engine: forward every frame (I/O tests)\n");
 }
 
@@ -194,6 +197,7 @@ struct run_args {
 	bool passthrough;
 	long shed_after_ms;
 	int io;                      /* enum moat_io_backend; -1: the config's */
+	long spin_us;                /* -1: the default */
 };
 
 static int parse_io(const char *s, int *out)
@@ -230,6 +234,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		{ "passthrough", no_argument, NULL, 'P' },
 		{ "shed-after", required_argument, NULL, 'S' },
 		{ "io", required_argument, NULL, 'I' },
+		{ "spin-us", required_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -238,6 +243,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 	memset(a, 0, sizeof(*a));
 	a->socket = "/run/moat.sock";
 	a->io = -1;
+	a->spin_us = -1;
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "c:s:l:p:k:h", opts, NULL)) != -1) {
 		switch (o) {
@@ -253,6 +259,14 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 			    a->shed_after_ms > 60000) {
 				fprintf(stderr, "moat run: --shed-after takes "
 					"1 to 60000 milliseconds\n");
+				return 2;
+			}
+			break;
+		case 'W':
+			a->spin_us = strtol(optarg, &end, 10);
+			if (*end || a->spin_us < 0 || a->spin_us > 100000) {
+				fprintf(stderr, "moat run: --spin-us takes 0 to "
+					"100000 microseconds\n");
 				return 2;
 			}
 			break;
@@ -323,6 +337,7 @@ static int serve(struct run_state *st, const struct run_args *a,
 		.reload = st->reload,
 		.shed_after_ns = (uint64_t)a->shed_after_ms * 1000000u,
 		.io = io_backend(a, moat_io_reload_config(st->reload)),
+		.spin_us = a->spin_us,
 	};
 	const struct moat_config *cfg = moat_io_reload_config(st->reload);
 	struct moat_io_bridge *b;

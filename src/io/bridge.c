@@ -54,6 +54,8 @@ struct moat_io_bridge {
 	bool shed;                /* the engine is told to shed load */
 	uint64_t shed_after_ns;
 	uint64_t shed_on;         /* times shedding started */
+	uint64_t spin_ns;         /* poll without sleeping this long after a frame */
+	uint64_t last_frame;      /* CLOCK_MONOTONIC of the last batch with frames */
 	struct moat_emit emit;
 	struct moat_event events[MOAT_IO_EVENTS_BATCH];
 };
@@ -482,6 +484,8 @@ struct moat_io_bridge *moat_io_bridge_create(const struct moat_io_bridge_conf *c
 	b->log = c->log;
 	b->reload = c->reload;
 	b->shed_after_ns = c->shed_after_ns ? c->shed_after_ns : SHED_ON_NS;
+	b->spin_ns = c->spin_us < 0 ? MOAT_IO_SPIN_US * 1000u
+				    : (uint64_t)c->spin_us * 1000u;
 	if (c->ctl_path) {
 		b->ctl = moat_io_ctl_open(c->ctl_path, handle_ctl, b);
 		if (!b->ctl) {
@@ -542,6 +546,25 @@ static int wait_for_work(struct moat_io_bridge *b, const sigset_t *open_mask,
 	return 0;
 }
 
+/*
+ * Idle latency: a frame that finds moat asleep in ppoll() waits for the
+ * gateway core to wake up (an IPI, and in a VM a halted vCPU scheduled
+ * again), on every crossing of a request and of its answer.  For spin_ns
+ * after the last frame the loop polls without sleeping, so the next frame
+ * of the same exchange is taken at once; then the core sleeps as before.
+ * The cost: the core stays busy while traffic flows (--spin-us 0: never).
+ */
+static bool keep_polling(struct moat_io_bridge *b, bool got)
+{
+	if (!b->spin_ns)
+		return false;
+	if (got) {
+		b->last_frame = b->now;
+		return true;
+	}
+	return mono_ns() - b->last_frame < b->spin_ns;
+}
+
 int moat_io_bridge_run(struct moat_io_bridge *b)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -565,6 +588,7 @@ int moat_io_bridge_run(struct moat_io_bridge *b)
 	moat_io_eventlog_note(b->log, "start", "");
 	while (!got_stop) {
 		busy = rx_all(b) > 0;
+		busy |= keep_polling(b, busy);
 		/* Frames the kernel has not taken yet (an AF_XDP TX ring
 		 * sent in slices): go round again instead of sleeping. */
 		for (int i = 0; i < 2; i++)
