@@ -108,7 +108,7 @@ block=$DIR/block.md
 	echo
 	echo "Median (min-max) of $RUNS runs, interleaved; took $((t1 - t0)) s."
 	echo
-	echo "- machine: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(nproc) CPUs (gateway core: CPU $GW_CPU), $(awk '/^MemTotal/ { printf "%d GiB", $2 / 1048576 }' /proc/meminfo)"
+	echo "- machine: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(getconf _NPROCESSORS_ONLN) CPUs online (the lab's processes on CPU 0, gateway core: CPU $GW_CPU alone), $(awk '/^MemTotal/ { printf "%d GiB", $2 / 1048576 }' /proc/meminfo)"
 	echo "- kernel $(uname -r); $(gcc --version | head -1); moat $(git -C "$top" describe --always --dirty 2>/dev/null) ($MOAT_BIN); ab $(ab -V | head -1 | sed "s/.*Version //; s/ .*//"); $(nginx -v 2>&1)"
 	echo "- load average at the start: $load0; at the end: $load1 (a shared machine)"
 	echo "- connect: $N_PROBE curl connections over 6 s, no other load; closed loop: \`ab -c 1 -n $N_AB http://198.18.1.10/\` (a new connection per request)"
