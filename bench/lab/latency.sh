@@ -28,6 +28,7 @@ export MOAT_LAB="lat$$" LAB_QUIET=1
 export MOAT_BIN
 . "$here/lib.sh"
 say() { echo "bench: $*" >&2; }
+SYSTEMS_SET=${SYSTEMS:+1}
 SYSTEMS=${SYSTEMS:-bridge moat-xdp moat-afpacket}
 
 [ "$(id -u)" = 0 ] || { say "the lab needs root"; exit 1; }
@@ -104,7 +105,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; els
 
 block=$DIR/block.md
 {
-	echo "### $start: \`sudo bench/lab/latency.sh $RUNS\`"
+	echo "### $start: \`sudo ${SYSTEMS_SET:+SYSTEMS=\"$SYSTEMS\" }bench/lab/latency.sh $RUNS\`"
 	echo
 	echo "Median (min-max) of $RUNS runs, interleaved; took $((t1 - t0)) s."
 	echo
