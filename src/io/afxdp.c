@@ -774,7 +774,7 @@ fail:
 
 static int open_pair_on(struct moat_io_port *out[2], const char *const ifname[2],
 			const int map_fd[2], struct moat_io_xsk_umem *u,
-			char *err, size_t errlen)
+			int *failed, char *err, size_t errlen)
 {
 	for (int i = 0; i < 2; i++) {
 		struct moat_io_afxdp_conf c = {
@@ -784,6 +784,7 @@ static int open_pair_on(struct moat_io_port *out[2], const char *const ifname[2]
 		int r = moat_io_afxdp_open(&out[i], ifname[i], &c, &what);
 
 		if (r < 0) {
+			*failed = i;
 			snprintf(err, errlen, "%s: %s: %s", ifname[i], what,
 				 moat_io_afxdp_why(r, what));
 			for (int k = 0; k < i; k++) {
@@ -802,7 +803,7 @@ int moat_io_afxdp_open_pair(struct moat_io_port *out[2],
 {
 	struct moat_io_xsk_umem *u;
 	uint32_t mtu[2] = { 1500, 1500 }, fs;
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), r;
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), r, failed = -1;
 
 	out[0] = out[1] = NULL;
 	for (int i = 0; i < 2 && fd >= 0; i++) {
@@ -824,12 +825,14 @@ int moat_io_afxdp_open_pair(struct moat_io_port *out[2],
 		snprintf(err, errlen, "UMEM: %s", strerror(-r));
 		return r;
 	}
-	r = open_pair_on(out, ifname, map_fd, u, err, errlen);
+	r = open_pair_on(out, ifname, map_fd, u, &failed, err, errlen);
 	moat_io_xsk_umem_unref(u);
-	/* Interfaces that cannot share a UMEM (different zero-copy
-	 * support, kernels before 5.10): one each, forwards copy once. */
-	if (r == -EINVAL || r == -EOPNOTSUPP)
-		r = open_pair_on(out, ifname, map_fd, NULL, err, errlen);
+	/* The first port took the UMEM and the second could not share it
+	 * (different zero-copy support, kernels before 5.10): one UMEM
+	 * each, and forwards copy once. */
+	if (failed == 1 && (r == -EINVAL || r == -EOPNOTSUPP))
+		r = open_pair_on(out, ifname, map_fd, NULL, &failed, err,
+				 errlen);
 	return r;
 }
 
