@@ -108,6 +108,10 @@ enum moat_default {
 	MOAT_DEFAULT_MIN_TTL = 0,
 	MOAT_DEFAULT_RANDOM_ID = 0,
 	MOAT_DEFAULT_TCP_RESERVED_CLEAR = 0,
+
+	/* io auto (enum moat_opt_io 0): AF_XDP where the driver has native
+	 * XDP, else AF_PACKET, saying why; the fastest that works. */
+	MOAT_DEFAULT_IO = 0,
 };
 
 #endif

@@ -23,11 +23,16 @@
 #include "moat/engine.h"
 #include "moat/io_ctl.h"
 #include "moat/io_eventlog.h"
+#include "moat/io_port.h"
 #include "moat/io_reload.h"
 
 enum {
 	MOAT_IO_TICK_NS = 50 * 1000 * 1000,   /* twice the engine's 10 Hz minimum */
 	MOAT_IO_POLL_MS = 50,
+	/* After a frame, poll without sleeping this long by default
+	 * (bridge.c, keep_polling): longer than the gaps between the
+	 * packets of one request and its answer through a quiet gateway. */
+	MOAT_IO_SPIN_US = 200,
 	MOAT_IO_EVENTS_BATCH = 64,
 	MOAT_IO_FLOWS_MAX = 100000,          /* lines `moat ctl flows` prints */
 };
@@ -45,6 +50,15 @@ struct moat_io_bridge_conf {
 	/* Shed load (moat_engine_set_shed) once frames wait this long in a
 	 * ring; 0: the default, 250 ms. */
 	uint64_t shed_after_ns;
+	/* The ports' backend (io_port.h); MOAT_IO_AUTO: AF_XDP where it
+	 * can attach, else AF_PACKET (moat_io_bridge_note says why). */
+	enum moat_io_backend io;
+	/* AF_XDP: an XSKMAP per interface that an XDP program already
+	 * redirects through (io_afxdp.h); NULL: libxdp's default program. */
+	const int *xsks_map_fd;
+	/* Poll without sleeping this many microseconds after a frame; 0
+	 * never, negative the default (MOAT_IO_SPIN_US). */
+	long spin_us;
 };
 
 struct moat_io_bridge;

@@ -115,7 +115,13 @@ struct moat_options {
 	uint8_t min_ttl;           /* raise TTL / hop limit to this; 0: off */
 	bool random_id;            /* random IPv4 IDs on whole packets */
 	bool tcp_reserved_clear;   /* clear TCP's reserved header bits */
+	uint8_t io;                /* enum moat_opt_io; default auto */
 };
+
+/* `options { io ... }`: the backend of `moat run` (the same numbers as
+ * enum moat_io_backend in io_port.h, which `--io` overrides). */
+enum moat_opt_io { MOAT_OPT_IO_AUTO = 0, MOAT_OPT_IO_AFPACKET = 1,
+		   MOAT_OPT_IO_XDP = 2 };
 
 void moat_options_defaults(struct moat_options *o);
 

@@ -1,6 +1,6 @@
 /*
  * `moat run -c FILE [-s SOCKET] [--log FILE|-] [--pcap-log FILE]
- *           [--secret FILE]`: filter live traffic as a transparent bridge
+ *           [--secret FILE] [--io auto|xdp|afpacket]`: filter live traffic as a transparent bridge
  * between the interfaces of the configuration's two zones.
  *
  * The CLI's part: load the configuration, draw or load the secret, create
@@ -46,7 +46,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: moat run -c FILE [-s SOCKET] [--log FILE|-] "
 		   "[--pcap-log FILE] [--secret FILE]\n"
-		   "                [--shed-after MS]\n"
+		   "                [--shed-after MS] [--io auto|xdp|afpacket]\n"
+		   "                [--spin-us US]\n"
 		   "  -c, --config FILE    the configuration (two zones with interfaces)\n"
 		   "  -s, --socket PATH    control socket (default /run/moat.sock)\n"
 		   "  -l, --log FILE|-     events as JSON lines (- for stdout)\n"
@@ -55,6 +56,12 @@ static void usage(FILE *f)
 		   "      --shed-after MS  when frames wait this long in the ring, answer\n"
 		   "                       SYNs only from sources with an earlier handshake\n"
 		   "                       (default 250)\n"
+		   "      --io BACKEND     xdp (AF_XDP, fails if it cannot attach), afpacket\n"
+		   "                       (AF_PACKET rings) or auto: AF_XDP where it can\n"
+		   "                       attach, else AF_PACKET and a line saying why\n"
+		   "                       (default: options { io }, else auto)\n"
+		   "      --spin-us US     after a frame, poll without sleeping this long\n"
+		   "                       (default 200; 0: sleep at once)\n"
 		   "      --passthrough    no engine: forward every frame (I/O tests)\n");
 }
 
@@ -189,7 +196,31 @@ struct run_args {
 	const char *config, *socket, *log, *pcap_log, *secret;
 	bool passthrough;
 	long shed_after_ms;
+	int io;                      /* enum moat_io_backend; -1: the config's */
+	long spin_us;                /* -1: the default */
 };
+
+static int parse_io(const char *s, int *out)
+{
+	enum moat_io_backend b;
+
+	if (moat_io_backend_parse(s, &b) < 0) {
+		fprintf(stderr, "moat run: --io takes auto, xdp or afpacket, "
+			"not '%s'\n", s);
+		return -1;
+	}
+	*out = (int)b;
+	return 0;
+}
+
+/* --io, else `options { io }` (the same numbers, rules.h). */
+static enum moat_io_backend io_backend(const struct run_args *a,
+				       const struct moat_config *cfg)
+{
+	if (a->io >= 0)
+		return (enum moat_io_backend)a->io;
+	return (enum moat_io_backend)moat_config_options(cfg)->io;
+}
 
 static int parse_args(int argc, char **argv, struct run_args *a)
 {
@@ -202,6 +233,8 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		{ "secret", required_argument, NULL, 'k' },
 		{ "passthrough", no_argument, NULL, 'P' },
 		{ "shed-after", required_argument, NULL, 'S' },
+		{ "io", required_argument, NULL, 'I' },
+		{ "spin-us", required_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -209,6 +242,8 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 
 	memset(a, 0, sizeof(*a));
 	a->socket = "/run/moat.sock";
+	a->io = -1;
+	a->spin_us = -1;
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "c:s:l:p:k:h", opts, NULL)) != -1) {
 		switch (o) {
@@ -226,6 +261,18 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 					"1 to 60000 milliseconds\n");
 				return 2;
 			}
+			break;
+		case 'W':
+			a->spin_us = strtol(optarg, &end, 10);
+			if (*end || a->spin_us < 0 || a->spin_us > 100000) {
+				fprintf(stderr, "moat run: --spin-us takes 0 to "
+					"100000 microseconds\n");
+				return 2;
+			}
+			break;
+		case 'I':
+			if (parse_io(optarg, &a->io) < 0)
+				return 2;
 			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -289,6 +336,8 @@ static int serve(struct run_state *st, const struct run_args *a,
 		.log = log,
 		.reload = st->reload,
 		.shed_after_ns = (uint64_t)a->shed_after_ms * 1000000u,
+		.io = io_backend(a, moat_io_reload_config(st->reload)),
+		.spin_us = a->spin_us,
 	};
 	const struct moat_config *cfg = moat_io_reload_config(st->reload);
 	struct moat_io_bridge *b;
@@ -300,16 +349,19 @@ static int serve(struct run_state *st, const struct run_args *a,
 		fprintf(stderr, "moat run: %s\n", err);
 		return 1;
 	}
+	if (moat_io_bridge_note(b)[0])
+		fprintf(stderr, "moat: %s\n", moat_io_bridge_note(b));
 	warn_offloads(moat_io_bridge_port(b, 0));
 	warn_offloads(moat_io_bridge_port(b, 1));
 	r = drop_capabilities();
 	if (r < 0)
 		fprintf(stderr, "moat run: warning: capabilities kept: %s\n",
 			strerror(-r));
-	fprintf(stderr, "moat: bridging %s (zone %s) <-> %s (zone %s), control %s\n",
+	fprintf(stderr, "moat: bridging %s (zone %s) <-> %s (zone %s), io %s, "
+		"control %s\n",
 		st->ifname[0], moat_config_zone(cfg, st->zone[0])->name,
 		st->ifname[1], moat_config_zone(cfg, st->zone[1])->name,
-		a->socket);
+		moat_io_bridge_port(b, 0)->mode, a->socket);
 	r = moat_io_bridge_run(b);
 	moat_io_bridge_print(b, stdout);
 	fflush(stdout);

@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "moat/io_afpacket.h"
+#include "moat/io_afxdp.h"
 #include "moat/io_bridge.h"
 #include "moat/pkt.h"
 
@@ -53,6 +54,8 @@ struct moat_io_bridge {
 	bool shed;                /* the engine is told to shed load */
 	uint64_t shed_after_ns;
 	uint64_t shed_on;         /* times shedding started */
+	uint64_t spin_ns;         /* poll without sleeping this long after a frame */
+	uint64_t last_frame;      /* CLOCK_MONOTONIC of the last batch with frames */
 	struct moat_emit emit;
 	struct moat_event events[MOAT_IO_EVENTS_BATCH];
 };
@@ -421,12 +424,61 @@ static int handle_ctl(void *arg, const struct moat_io_ctl_req *req,
 
 /* ---- life cycle -------------------------------------------------------- */
 
+static int open_afpacket(struct moat_io_bridge *b,
+			 const struct moat_io_bridge_conf *c, char *err,
+			 size_t errlen)
+{
+	const char *what;
+
+	for (int i = 0; i < 2; i++) {
+		int r = moat_io_afpacket_open(&b->ports[i], c->ifname[i], &what);
+
+		if (r < 0) {
+			b->ports[i] = &b->null_ports[i];
+			snprintf(err, errlen, "%s: %s: %s", c->ifname[i], what,
+				 strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The backend asked for: AF_XDP, AF_PACKET, or auto: AF_XDP where it can
+ * attach, else AF_PACKET with the reason in the note (moat run prints it).
+ */
+static int open_ports(struct moat_io_bridge *b,
+		      const struct moat_io_bridge_conf *c, char *err,
+		      size_t errlen)
+{
+	static const int no_map[2] = { -1, -1 };
+	struct moat_io_port *xp[2];
+	char why[200];
+	int r;
+
+	if (c->io == MOAT_IO_AFPACKET)
+		return open_afpacket(b, c, err, errlen);
+	r = moat_io_afxdp_open_pair(xp, c->ifname,
+				    c->xsks_map_fd ? c->xsks_map_fd : no_map,
+				    why, sizeof(why));
+	if (r == 0) {
+		b->ports[0] = xp[0];
+		b->ports[1] = xp[1];
+		return 0;
+	}
+	if (c->io == MOAT_IO_AFXDP) {
+		snprintf(err, errlen, "--io xdp: AF_XDP cannot run: %s", why);
+		return r;
+	}
+	snprintf(b->note, sizeof(b->note),
+		 "AF_XDP cannot run (%s); using AF_PACKET", why);
+	return open_afpacket(b, c, err, errlen);
+}
+
 struct moat_io_bridge *moat_io_bridge_create(const struct moat_io_bridge_conf *c,
 					     char *err, size_t errlen)
 {
 	struct moat_io_bridge *b = calloc(1, sizeof(*b));
-	const char *what;
-	int r;
 
 	if (!b) {
 		snprintf(err, errlen, "out of memory");
@@ -436,20 +488,16 @@ struct moat_io_bridge *moat_io_bridge_create(const struct moat_io_bridge_conf *c
 		moat_io_port_init_null(&b->null_ports[i], c->ifname[i], 1500);
 		b->ports[i] = &b->null_ports[i];
 	}
-	for (int i = 0; i < 2; i++) {
-		r = moat_io_afpacket_open(&b->ports[i], c->ifname[i], &what);
-		if (r < 0) {
-			b->ports[i] = &b->null_ports[i];
-			snprintf(err, errlen, "%s: %s: %s", c->ifname[i], what,
-				 strerror(-r));
-			goto fail;
-		}
+	if (open_ports(b, c, err, errlen) < 0)
+		goto fail;
+	for (int i = 0; i < 2; i++)
 		b->zone[i] = c->zone[i];
-	}
 	b->engine = c->engine;
 	b->log = c->log;
 	b->reload = c->reload;
 	b->shed_after_ns = c->shed_after_ns ? c->shed_after_ns : SHED_ON_NS;
+	b->spin_ns = c->spin_us < 0 ? MOAT_IO_SPIN_US * 1000u
+				    : (uint64_t)c->spin_us * 1000u;
 	if (c->ctl_path) {
 		b->ctl = moat_io_ctl_open(c->ctl_path, handle_ctl, b);
 		if (!b->ctl) {
@@ -510,6 +558,25 @@ static int wait_for_work(struct moat_io_bridge *b, const sigset_t *open_mask,
 	return 0;
 }
 
+/*
+ * Idle latency: a frame that finds moat asleep in ppoll() waits for the
+ * gateway core to wake up (an IPI, and in a VM a halted vCPU scheduled
+ * again), on every crossing of a request and of its answer.  For spin_ns
+ * after the last frame the loop polls without sleeping, so the next frame
+ * of the same exchange is taken at once; then the core sleeps as before.
+ * The cost: the core stays busy while traffic flows (--spin-us 0: never).
+ */
+static bool keep_polling(struct moat_io_bridge *b, bool got)
+{
+	if (!b->spin_ns)
+		return false;
+	if (got) {
+		b->last_frame = b->now;
+		return true;
+	}
+	return mono_ns() - b->last_frame < b->spin_ns;
+}
+
 int moat_io_bridge_run(struct moat_io_bridge *b)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -533,6 +600,7 @@ int moat_io_bridge_run(struct moat_io_bridge *b)
 	moat_io_eventlog_note(b->log, "start", "");
 	while (!got_stop) {
 		busy = rx_all(b) > 0;
+		busy |= keep_polling(b, busy);
 		/* Frames the kernel has not taken yet (an AF_XDP TX ring
 		 * sent in slices): go round again instead of sleeping. */
 		for (int i = 0; i < 2; i++)

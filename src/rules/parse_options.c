@@ -68,6 +68,7 @@ void moat_options_defaults(struct moat_options *o)
 	o->min_ttl = MOAT_DEFAULT_MIN_TTL;
 	o->random_id = MOAT_DEFAULT_RANDOM_ID;
 	o->tcp_reserved_clear = MOAT_DEFAULT_TCP_RESERVED_CLEAR;
+	o->io = MOAT_DEFAULT_IO;
 }
 
 /* One of @words (NULL-terminated): its index, or -1 after an error. */
@@ -229,6 +230,14 @@ static int set_bool(struct parser *P, const char *const *w, const char *what,
 	return 0;
 }
 
+/* `io auto|afpacket|xdp`: how `moat run` reaches the interfaces. */
+static int opt_io(struct parser *P, struct moat_options *o)
+{
+	static const char *const io[] = { "auto", "afpacket", "xdp", NULL };
+
+	return set_flag(P, io, "'auto', 'afpacket' or 'xdp'", &o->io);
+}
+
 static int opt_value(struct parser *P, const char *key, struct moat_options *o)
 {
 	static const char *const policy[] = { "drop", "pass", NULL };
@@ -297,6 +306,8 @@ static int opt_value(struct parser *P, const char *key, struct moat_options *o)
 	if (!strcmp(key, "tcp-reserved"))
 		return set_bool(P, keepclear, "'keep' or 'clear'",
 				&o->tcp_reserved_clear);
+	if (!strcmp(key, "io"))
+		return opt_io(P, o);
 	return -2;
 }
 
@@ -305,7 +316,7 @@ static const char *const option_keys[] = {
 	"syncookies-threshold", "syncookies-rate", "syncookies-quiet",
 	"rst-check", "checksum", "detect", "nonip", "log", "bogons",
 	"frag-max", "frag-timeout", "max-mss", "min-ttl", "random-id",
-	"tcp-reserved",
+	"tcp-reserved", "io",
 };
 enum { NKEYS = sizeof(option_keys) / sizeof(option_keys[0]) };
 

@@ -54,6 +54,13 @@ static void print_frag_scrub(const struct moat_options *o, FILE *f)
 	}
 }
 
+static void print_io(const struct moat_options *o, FILE *f)
+{
+	static const char *const io[] = { "auto", "afpacket", "xdp" };
+
+	fprintf(f, "    io %s\n", io[o->io % 3]);
+}
+
 static void print_options(const struct moat_options *o, FILE *f)
 {
 	static const char *const cookies[] = { "off", "on", "auto" };
@@ -72,6 +79,7 @@ static void print_options(const struct moat_options *o, FILE *f)
 		!o->detect_hijack ? "off" :
 		o->hijack_block ? "hijack block" : "hijack",
 		o->nonip_pass ? "pass" : "drop");
+	print_io(o, f);
 	for (int i = 0; i < MOAT_TIMEOUT_COUNT; i++)
 		fprintf(f, "%s%s %u", i ? "; timeout " : "    timeout ",
 			moat_timeout_name(i), o->timeout[i]);

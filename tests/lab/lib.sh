@@ -25,11 +25,28 @@ trap 'exit 1' INT TERM HUP
 lab up >/dev/null
 STATE=$(lab state)
 
+# The I/O backend moat runs with: MOAT_IO=xdp|afpacket|auto (scripts/lab
+# passes it as --io; scripts/lab-tests runs every test with each).
+export MOAT_IO=${MOAT_IO:-}
+
+# AF_XDP asked for where this kernel cannot run it at all: a skip, and why.
+skip_if_no_xdp() {
+	[ "$MOAT_IO" = xdp ] || return 0
+	local why
+	why=$(grep -o 'the kernel has no AF_XDP[^;]*\|the driver has no native XDP[^;]*' \
+		"$STATE/moat.err" | head -1) || true
+	[ -z "$why" ] || skip "--io xdp: $why"
+}
+
 # moat with the lab's rules (or $1), extra arguments after it.
 start_moat() {
 	local conf=${1:-$CONF}
 	[ $# -eq 0 ] || shift
-	lab run-moat "$conf" "$@" || { cat "$STATE/moat.err" >&2; fail "moat did not start"; }
+	lab run-moat "$conf" "$@" || {
+		cat "$STATE/moat.err" >&2
+		skip_if_no_xdp
+		fail "moat did not start"
+	}
 }
 
 # curl from the client; prints curl's exit code (0 ok, 7 refused, 28 timeout).

@@ -79,6 +79,7 @@ static void check_options(const struct moat_options *o)
 	same("random-id", p, o->random_id, MOAT_DEFAULT_RANDOM_ID);
 	same("tcp-reserved clear", p, o->tcp_reserved_clear,
 	     MOAT_DEFAULT_TCP_RESERVED_CLEAR);
+	same("io", p, o->io, MOAT_DEFAULT_IO);
 }
 
 static void check_modules(const struct moat_options *o)
@@ -148,6 +149,8 @@ static void print_options(const struct moat_options *o)
 		printf("min-ttl off\n");
 	printf("random-id %s\n", word(o->random_id, "on", "off"));
 	printf("tcp-reserved %s\n", word(o->tcp_reserved_clear, "clear", "keep"));
+	printf("io %s\n", o->io == MOAT_OPT_IO_XDP ? "xdp"
+			   : o->io == MOAT_OPT_IO_AFPACKET ? "afpacket" : "auto");
 }
 
 int main(void)
