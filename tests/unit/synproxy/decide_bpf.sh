@@ -1,5 +1,5 @@
 #!/bin/sh
-# The SYN proxy's decision header must compile where the XDP fast path
+# The SYN proxy's decision header and the cookie core must compile where the XDP fast path
 # will include it: clang's BPF target, freestanding, with only the
 # compiler's own headers (stdint.h, stdbool.h).  clang is a build
 # dependency (scripts/packages.txt), so its absence fails.
@@ -12,4 +12,4 @@ trap 'rm -f "$out"' EXIT
 res=$(clang -print-resource-dir)
 clang -target bpf -O2 -std=c11 -Wall -Wextra -Werror -ffreestanding \
 	-nostdinc -isystem "$res/include" -I "$inc" -c "$src" -o "$out"
-echo "moat/syn_decide.h compiles for the BPF target"
+echo "moat/syn_decide.h and moat/cookie_core.h compile for the BPF target"
