@@ -44,6 +44,10 @@ struct moat_xdp_config {
 	uint32_t epoch_counters;      /* cookie counters per key epoch */
 	uint16_t synack_win_segs;     /* SYN-ACK window = this x MSS */
 	uint16_t pad;
+	/* The engine's clock minus bpf_ktime_get_ns() (CLOCK_MONOTONIC):
+	 * 0 for `moat run`, whose bridge reads CLOCK_MONOTONIC; tests move
+	 * the program's time across a key rotation with it. */
+	int64_t clock_offset_ns;
 };
 
 /* A key epoch's SipHash key; slot epoch & 1.  moat writes the next

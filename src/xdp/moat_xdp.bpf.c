@@ -581,11 +581,12 @@ static __always_inline __u32 answer(struct xdp_md *ctx,
 	__u8 out[SYNACK_MAX + 2];
 	const struct moat_xdp_key *k;
 	struct synack a = { 0 };
-	__u64 now = bpf_ktime_get_ns(), counter, epoch;
+	__u64 now = bpf_ktime_get_ns() + (__u64)cfg->clock_offset_ns;
+	__u64 counter, epoch;
 	__u32 slot, cookie, len, win, frame;
 
-	/* The engine's clock is CLOCK_MONOTONIC (src/io/bridge.c), which
-	 * is bpf_ktime_get_ns(). */
+	/* The engine's clock: CLOCK_MONOTONIC (src/io/bridge.c), which is
+	 * bpf_ktime_get_ns(), plus the configured offset. */
 	counter = moat_cookie_counter(now);
 	if (cfg->epoch_counters == 0)
 		return MOAT_XDP_ST_PASS_NO_KEY;
