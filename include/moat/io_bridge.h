@@ -45,6 +45,13 @@ struct moat_io_bridge_conf {
 	/* Shed load (moat_engine_set_shed) once frames wait this long in a
 	 * ring; 0: the default, 250 ms. */
 	uint64_t shed_after_ns;
+	/* A fast path in front of the ports (the XDP program, moat/io_xdp.h):
+	 * ticked with the engine, and its counters (packets it decided
+	 * before they reached a port) added to the engine's in stats and
+	 * metrics.  NULL: none. */
+	void (*fast_tick)(void *arg, struct moat_engine *e, uint64_t now_ns);
+	void (*fast_counters)(void *arg, struct moat_counters *c);
+	void *fast_arg;
 };
 
 struct moat_io_bridge;

@@ -71,6 +71,10 @@ enum moat_pickup { MOAT_PICKUP_OFF = 0, MOAT_PICKUP_LOOSE = 1 };
 enum moat_rst_check { MOAT_RST_CHECK_EXACT = 0, MOAT_RST_CHECK_WINDOW = 1 };
 enum moat_checksum_mode { MOAT_CHECKSUM_VERIFY = 0, MOAT_CHECKSUM_IGNORE = 1 };
 
+/* `options { xdp }`: the XDP fast path of `moat run` (off: not loaded; on:
+ * loaded or moat does not start; auto: loaded where it can be). */
+enum moat_xdp_mode { MOAT_XDP_OFF = 0, MOAT_XDP_ON = 1, MOAT_XDP_AUTO = 2 };
+
 /* State timeouts, in seconds; names as written in `timeout NAME SECONDS`. */
 enum moat_timeout {
 	MOAT_TIMEOUT_TCP_OPENING = 0,     /* tcp.opening: handshake in progress */
@@ -102,6 +106,7 @@ struct moat_options {
 	bool hijack_block;         /* `detect hijack block`: RST both sides */
 	int bogon_set;             /* `bogons @set`: named set index, or -1 */
 	bool nonip_pass;           /* non-IP frames (ARP...): default pass */
+	uint8_t xdp;               /* enum moat_xdp_mode; default off */
 	bool log;                  /* `log` given in options */
 	char log_file[MOAT_OPT_PATH_MAX]; /* "" = the default sink (stderr) */
 };

@@ -1,7 +1,9 @@
 /*
  * `moat run -c FILE [-s SOCKET] [--log FILE|-] [--pcap-log FILE]
- *           [--secret FILE]`: filter live traffic as a transparent bridge
- * between the interfaces of the configuration's two zones.
+ *           [--secret FILE] [--xdp[=on|off|auto]]`: filter live traffic as
+ * a transparent bridge between the interfaces of the configuration's two
+ * zones, with the XDP fast path in front of them when asked for
+ * (run_xdp_*() below, src/io/xdp.c).
  *
  * The CLI's part: load the configuration, draw or load the secret, create
  * the engine, open the logs and the bridge (src/io/bridge.c, the loop
@@ -22,6 +24,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -29,6 +32,9 @@
 #include "moat/io_bridge.h"
 #include "moat/io_eventlog.h"
 #include "moat/io_reload.h"
+#ifdef MOAT_HAVE_XDP
+#include "moat/io_xdp.h"
+#endif
 #include "moat/rules.h"
 #include "moat/syn.h"
 
@@ -46,7 +52,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: moat run -c FILE [-s SOCKET] [--log FILE|-] "
 		   "[--pcap-log FILE] [--secret FILE]\n"
-		   "                [--shed-after MS]\n"
+		   "                [--shed-after MS] [--xdp[=on|off|auto]]\n"
 		   "  -c, --config FILE    the configuration (two zones with interfaces)\n"
 		   "  -s, --socket PATH    control socket (default /run/moat.sock)\n"
 		   "  -l, --log FILE|-     events as JSON lines (- for stdout)\n"
@@ -55,6 +61,10 @@ static void usage(FILE *f)
 		   "      --shed-after MS  when frames wait this long in the ring, answer\n"
 		   "                       SYNs only from sources with an earlier handshake\n"
 		   "                       (default 250)\n"
+		   "      --xdp[=MODE]     the XDP fast path on both interfaces: SYNs the\n"
+		   "                       engine answers with cookies are answered there\n"
+		   "                       (on: or do not start; auto: where it loads;\n"
+		   "                       off); default: options { xdp }, else off\n"
 		   "      --passthrough    no engine: forward every frame (I/O tests)\n");
 }
 
@@ -148,11 +158,12 @@ static struct moat_config *load_again(void *arg, struct moat_io_buf *out)
 
 /*
  * After the sockets are open, keep only CAP_NET_RAW (send and receive on
- * the packet sockets) and CAP_NET_ADMIN (promiscuous mode, ethtool): drop
+ * the packet sockets), CAP_NET_ADMIN (promiscuous mode, ethtool, detaching
+ * XDP) and, with XDP, CAP_BPF (its maps): drop
  * the rest from the bounding set (prctl) and from the effective, permitted
  * and inheritable sets (capset), without libcap.
  */
-static int drop_capabilities(void)
+static int drop_capabilities(bool keep_bpf)
 {
 	struct __user_cap_header_struct h = {
 		.version = _LINUX_CAPABILITY_VERSION_3,
@@ -161,13 +172,17 @@ static int drop_capabilities(void)
 	uint32_t keep = (1u << CAP_NET_RAW) | (1u << CAP_NET_ADMIN);
 
 	for (int cap = 0; cap < 64; cap++) {
-		if (cap == CAP_NET_RAW || cap == CAP_NET_ADMIN)
+		if (cap == CAP_NET_RAW || cap == CAP_NET_ADMIN ||
+		    (keep_bpf && cap == CAP_BPF))
 			continue;
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno == EINVAL)
 			break;  /* past the kernel's last capability */
 	}
 	memset(d, 0, sizeof(d));
 	d[0].effective = d[0].permitted = keep;
+	/* The XDP maps are written for as long as moat runs. */
+	if (keep_bpf)
+		d[1].effective = d[1].permitted = 1u << (CAP_BPF - 32);
 	if (syscall(SYS_capset, &h, d) < 0)
 		return -errno;
 	return 0;
@@ -189,6 +204,7 @@ struct run_args {
 	const char *config, *socket, *log, *pcap_log, *secret;
 	bool passthrough;
 	long shed_after_ms;
+	int xdp;                     /* enum moat_xdp_mode, or -1: the file's */
 };
 
 static int parse_args(int argc, char **argv, struct run_args *a)
@@ -202,6 +218,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		{ "secret", required_argument, NULL, 'k' },
 		{ "passthrough", no_argument, NULL, 'P' },
 		{ "shed-after", required_argument, NULL, 'S' },
+		{ "xdp", optional_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -209,6 +226,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 
 	memset(a, 0, sizeof(*a));
 	a->socket = "/run/moat.sock";
+	a->xdp = -1;
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "c:s:l:p:k:h", opts, NULL)) != -1) {
 		switch (o) {
@@ -224,6 +242,17 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 			    a->shed_after_ms > 60000) {
 				fprintf(stderr, "moat run: --shed-after takes "
 					"1 to 60000 milliseconds\n");
+				return 2;
+			}
+			break;
+		case 'X':
+			a->xdp = !optarg || !strcmp(optarg, "on") ? MOAT_XDP_ON
+				 : !strcmp(optarg, "off")        ? MOAT_XDP_OFF
+				 : !strcmp(optarg, "auto")       ? MOAT_XDP_AUTO
+								 : -1;
+			if (a->xdp < 0) {
+				fprintf(stderr, "moat run: --xdp takes on, off "
+					"or auto\n");
 				return 2;
 			}
 			break;
@@ -278,6 +307,115 @@ static struct moat_io_eventlog *open_log(const struct run_state *st,
 	return l;
 }
 
+/* ---- the XDP fast path (src/io/xdp.c) --------------------------------- */
+
+/* --xdp, else options { xdp }; none without an engine to follow. */
+static int run_xdp_mode(const struct run_state *st, const struct run_args *a,
+			const struct moat_config *cfg)
+{
+	if (!st->engine)
+		return MOAT_XDP_OFF;
+	return a->xdp >= 0 ? a->xdp : moat_config_options(cfg)->xdp;
+}
+
+#ifdef MOAT_HAVE_XDP
+static void run_xdp_tick(void *arg, struct moat_engine *e, uint64_t now_ns)
+{
+	moat_io_xdp_tick(arg, e, now_ns);
+}
+
+static void run_xdp_counters(void *arg, struct moat_counters *c)
+{
+	moat_io_xdp_add_counters(arg, c);
+}
+
+/*
+ * Load the program and attach it to both interfaces; the engine exports
+ * its cookie decisions from now on.  NULL when it is not running: *@fatal
+ * says whether moat must not start (mode on) or goes on without (auto).
+ */
+static struct moat_io_xdp *run_xdp_start(struct run_state *st, int mode,
+					 bool *fatal)
+{
+	struct moat_io_xdp *x;
+	char err[512], desc[128];
+	int r = 0;
+
+	*fatal = false;
+	if (mode == MOAT_XDP_OFF)
+		return NULL;
+	x = moat_io_xdp_open(NULL, err, sizeof(err));
+	for (int i = 0; x && i < 2; i++) {
+		r = moat_io_xdp_attach(x, st->ifname[i], false, err,
+				       sizeof(err));
+		if (r == MOAT_IO_XDP_MODE_GENERIC)
+			fprintf(stderr, "moat: warning: %s\n", err);
+	}
+	if (x && r >= 0) {
+		/* The bridge's clock (CLOCK_MONOTONIC), the program's too. */
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		r = moat_io_xdp_push_keys(x, st->engine,
+					  (uint64_t)ts.tv_sec * 1000000000u +
+					  (uint64_t)ts.tv_nsec);
+		if (r < 0)
+			snprintf(err, sizeof(err), "XDP: keys: %s",
+				 strerror(-r));
+	}
+	if (!x || r < 0) {
+		moat_io_xdp_close(x);
+		*fatal = mode == MOAT_XDP_ON;
+		fprintf(stderr, "moat%s: %s%s\n", *fatal ? " run" : "", err,
+			*fatal ? "" : "; going on without the XDP fast path");
+		return NULL;
+	}
+	moat_engine_cookie_export(st->engine, true);
+	fprintf(stderr, "moat: XDP fast path on %s\n",
+		moat_io_xdp_describe(x, desc, sizeof(desc)));
+	return x;
+}
+
+static void run_xdp_hooks(struct moat_io_xdp *x, struct moat_io_bridge_conf *bc)
+{
+	if (!x)
+		return;
+	bc->fast_tick = run_xdp_tick;
+	bc->fast_counters = run_xdp_counters;
+	bc->fast_arg = x;
+}
+
+static void run_xdp_stop(struct moat_io_xdp *x)
+{
+	moat_io_xdp_close(x);
+}
+#else
+struct moat_io_xdp;
+
+static struct moat_io_xdp *run_xdp_start(struct run_state *st, int mode,
+					 bool *fatal)
+{
+	(void)st;
+	*fatal = mode == MOAT_XDP_ON;
+	if (mode != MOAT_XDP_OFF)
+		fprintf(stderr, "moat%s: this moat was built without the XDP "
+			"fast path (needs clang and libbpf-dev)%s\n",
+			*fatal ? " run" : "", *fatal ? "" : "; going on without");
+	return NULL;
+}
+
+static void run_xdp_hooks(struct moat_io_xdp *x, struct moat_io_bridge_conf *bc)
+{
+	(void)x;
+	(void)bc;
+}
+
+static void run_xdp_stop(struct moat_io_xdp *x)
+{
+	(void)x;
+}
+#endif
+
 static int serve(struct run_state *st, const struct run_args *a,
 		 struct moat_io_eventlog *log)
 {
@@ -291,18 +429,25 @@ static int serve(struct run_state *st, const struct run_args *a,
 		.shed_after_ns = (uint64_t)a->shed_after_ms * 1000000u,
 	};
 	const struct moat_config *cfg = moat_io_reload_config(st->reload);
+	struct moat_io_xdp *xdp;
 	struct moat_io_bridge *b;
 	char err[512];
+	bool fatal;
 	int r;
 
+	xdp = run_xdp_start(st, run_xdp_mode(st, a, cfg), &fatal);
+	if (fatal)
+		return 1;
+	run_xdp_hooks(xdp, &bc);
 	b = moat_io_bridge_create(&bc, err, sizeof(err));
 	if (!b) {
 		fprintf(stderr, "moat run: %s\n", err);
+		run_xdp_stop(xdp);
 		return 1;
 	}
 	warn_offloads(moat_io_bridge_port(b, 0));
 	warn_offloads(moat_io_bridge_port(b, 1));
-	r = drop_capabilities();
+	r = drop_capabilities(xdp != NULL);
 	if (r < 0)
 		fprintf(stderr, "moat run: warning: capabilities kept: %s\n",
 			strerror(-r));
@@ -314,6 +459,7 @@ static int serve(struct run_state *st, const struct run_args *a,
 	moat_io_bridge_print(b, stdout);
 	fflush(stdout);
 	moat_io_bridge_destroy(b);
+	run_xdp_stop(xdp);
 	if (r < 0)
 		fprintf(stderr, "moat run: %s\n", strerror(-r));
 	return r < 0 ? 1 : 0;

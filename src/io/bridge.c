@@ -55,6 +55,12 @@ struct moat_io_bridge {
 	uint64_t shed_on;         /* times shedding started */
 	struct moat_emit emit;
 	struct moat_event events[MOAT_IO_EVENTS_BATCH];
+	/* The fast path in front of the ports (conf), and the engine's
+	 * counters with its own added, for stats. */
+	void (*fast_tick)(void *arg, struct moat_engine *e, uint64_t now_ns);
+	void (*fast_counters)(void *arg, struct moat_counters *c);
+	void *fast_arg;
+	struct moat_counters with_fast;
 };
 
 static volatile sig_atomic_t got_stop, got_hup;
@@ -234,6 +240,8 @@ static void tick(struct moat_io_bridge *b)
 		moat_emit_reset(&b->emit);
 		moat_engine_tick(b->engine, b->now, &b->emit);
 		send_emitted(b);
+		if (b->fast_tick)
+			b->fast_tick(b->fast_arg, b->engine, b->now);
 	}
 	for (int i = 0; i < 2; i++) {
 		moat_io_port_flush(b->ports[i]);
@@ -350,6 +358,11 @@ static void stats_view(struct moat_io_bridge *b, struct moat_io_stats_view *v,
 	json[0] = 0;
 	if (b->engine) {
 		v->c = moat_engine_counters(b->engine);
+		if (b->fast_counters) {
+			b->with_fast = *v->c;
+			b->fast_counters(b->fast_arg, &b->with_fast);
+			v->c = &b->with_fast;
+		}
 		/* A counter, not a walk: stats and metrics are scraped often,
 		 * and walking a million flows would stall the packet loop. */
 		v->flows = moat_engine_flow_count(b->engine);
@@ -438,6 +451,9 @@ struct moat_io_bridge *moat_io_bridge_create(const struct moat_io_bridge_conf *c
 	b->log = c->log;
 	b->reload = c->reload;
 	b->shed_after_ns = c->shed_after_ns ? c->shed_after_ns : SHED_ON_NS;
+	b->fast_tick = c->fast_tick;
+	b->fast_counters = c->fast_counters;
+	b->fast_arg = c->fast_arg;
 	if (c->ctl_path) {
 		b->ctl = moat_io_ctl_open(c->ctl_path, handle_ctl, b);
 		if (!b->ctl) {

@@ -61,6 +61,7 @@ void moat_options_defaults(struct moat_options *o)
 	o->hijack_block = false;
 	o->bogon_set = -1;
 	o->nonip_pass = true;
+	o->xdp = MOAT_XDP_OFF;
 }
 
 /* One of @words (NULL-terminated): its index, or -1 after an error. */
@@ -218,6 +219,11 @@ static int opt_value(struct parser *P, const char *key, struct moat_options *o)
 	}
 	if (!strcmp(key, "nonip"))
 		return set_bool(P, nonip, "'pass' or 'drop'", &o->nonip_pass);
+	/* The same three words, in the same order, as syncookies. */
+	_Static_assert(MOAT_XDP_OFF == 0 && MOAT_XDP_ON == 1 &&
+		       MOAT_XDP_AUTO == 2, "xdp takes the words of cookies[]");
+	if (!strcmp(key, "xdp"))
+		return set_flag(P, cookies, "'off', 'on' or 'auto'", &o->xdp);
 	if (!strcmp(key, "log"))
 		return opt_log(P, o);
 	if (!strcmp(key, "bogons"))
@@ -228,7 +234,7 @@ static int opt_value(struct parser *P, const char *key, struct moat_options *o)
 static const char *const option_keys[] = {
 	"policy", "syncookies", "antispoof", "max-flows", "pickup", "timeout",
 	"syncookies-threshold", "syncookies-rate", "syncookies-quiet",
-	"rst-check", "checksum", "detect", "nonip", "log", "bogons",
+	"rst-check", "checksum", "detect", "nonip", "log", "bogons", "xdp",
 };
 enum { NKEYS = sizeof(option_keys) / sizeof(option_keys[0]) };
 

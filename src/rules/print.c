@@ -46,6 +46,8 @@ static void print_options(const struct moat_options *o, FILE *f)
 			moat_timeout_name(i), o->timeout[i]);
 	if (o->log)
 		fprintf(f, "\n    log \"%s\"", o->log_file);
+	if (o->xdp != MOAT_XDP_OFF)
+		fprintf(f, "\n    xdp %s", cookies[o->xdp % 3]);
 	fputs("\n}\n", f);
 }
 
