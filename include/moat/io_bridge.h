@@ -51,6 +51,8 @@ struct moat_io_bridge_conf {
 	 * metrics.  NULL: none. */
 	void (*fast_tick)(void *arg, struct moat_engine *e, uint64_t now_ns);
 	void (*fast_counters)(void *arg, struct moat_counters *c);
+	/* Its own lines after `moat ctl stats` (@prom false) or metrics. */
+	void (*fast_print)(void *arg, struct moat_io_buf *out, bool prom);
 	void *fast_arg;
 };
 

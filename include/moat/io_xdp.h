@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "moat/engine.h"
+#include "moat/io_ctl.h"
 #include "moat/xdp_maps.h"
 
 enum {
@@ -89,6 +90,11 @@ int moat_io_xdp_counters(struct moat_io_xdp *x,
 /* Add what XDP decided (packets it ended: their verdicts, reasons and the
  * frames it sent) to the engine's counters @c, for stats and metrics. */
 void moat_io_xdp_add_counters(struct moat_io_xdp *x, struct moat_counters *c);
+
+/* XDP's own counters after `moat ctl stats` (one `xdp` line) or as
+ * Prometheus metrics (moat_xdp_total{counter="..."}). */
+void moat_io_xdp_print(struct moat_io_xdp *x, struct moat_io_buf *out,
+		       bool prom);
 
 /* The xsks_map for the AF_XDP backend, the program (tests), or -1. */
 int moat_xdp_xsk_map_fd(const struct moat_io_xdp *x);

@@ -329,6 +329,11 @@ static void run_xdp_counters(void *arg, struct moat_counters *c)
 	moat_io_xdp_add_counters(arg, c);
 }
 
+static void run_xdp_print(void *arg, struct moat_io_buf *out, bool prom)
+{
+	moat_io_xdp_print(arg, out, prom);
+}
+
 /*
  * Load the program and attach it to both interfaces; the engine exports
  * its cookie decisions from now on.  NULL when it is not running: *@fatal
@@ -382,6 +387,7 @@ static void run_xdp_hooks(struct moat_io_xdp *x, struct moat_io_bridge_conf *bc)
 		return;
 	bc->fast_tick = run_xdp_tick;
 	bc->fast_counters = run_xdp_counters;
+	bc->fast_print = run_xdp_print;
 	bc->fast_arg = x;
 }
 

@@ -59,6 +59,7 @@ struct moat_io_bridge {
 	 * counters with its own added, for stats. */
 	void (*fast_tick)(void *arg, struct moat_engine *e, uint64_t now_ns);
 	void (*fast_counters)(void *arg, struct moat_counters *c);
+	void (*fast_print)(void *arg, struct moat_io_buf *out, bool prom);
 	void *fast_arg;
 	struct moat_counters with_fast;
 };
@@ -396,6 +397,9 @@ static int handle_ctl(void *arg, const struct moat_io_ctl_req *req,
 			moat_io_stats_json(out, &v);
 		else
 			moat_io_stats_text(out, &v);
+		if (b->fast_print && !req->json)
+			b->fast_print(b->fast_arg, out,
+				      req->cmd == MOAT_IO_CTL_METRICS);
 		return 0;
 	case MOAT_IO_CTL_FLOWS:
 		if (b->engine) {
@@ -453,6 +457,7 @@ struct moat_io_bridge *moat_io_bridge_create(const struct moat_io_bridge_conf *c
 	b->shed_after_ns = c->shed_after_ns ? c->shed_after_ns : SHED_ON_NS;
 	b->fast_tick = c->fast_tick;
 	b->fast_counters = c->fast_counters;
+	b->fast_print = c->fast_print;
 	b->fast_arg = c->fast_arg;
 	if (c->ctl_path) {
 		b->ctl = moat_io_ctl_open(c->ctl_path, handle_ctl, b);
@@ -570,6 +575,8 @@ void moat_io_bridge_print(struct moat_io_bridge *b, FILE *f)
 	stats_view(b, &v, &zero, json, sizeof(json));
 	moat_io_buf_init(&out);
 	moat_io_stats_text(&out, &v);
+	if (b->fast_print)
+		b->fast_print(b->fast_arg, &out, false);
 	fputs(out.p ? out.p : "", f);
 	if (b->emit_no_port)
 		fprintf(f, "emitted-without-port %llu\n",

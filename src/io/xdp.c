@@ -403,6 +403,45 @@ void moat_io_xdp_add_counters(struct moat_io_xdp *x, struct moat_counters *c)
 	c->emitted += n[MOAT_R_SYN_COOKIE_SENT];
 }
 
+static const struct {
+	unsigned stat;
+	const char *name;
+} stat_names[] = {
+	{ MOAT_R_SYN_COOKIE_SENT, "cookies-sent" },
+	{ MOAT_XDP_ST_PASS, "passed-on" },
+	{ MOAT_XDP_ST_PASS_NOT_SYN, "not-syn" },
+	{ MOAT_XDP_ST_PASS_SHAPE, "shape" },
+	{ MOAT_XDP_ST_PASS_DST, "not-cookie-mode" },
+	{ MOAT_XDP_ST_PASS_CHECK, "for-the-engine" },
+	{ MOAT_XDP_ST_PASS_NO_KEY, "no-key" },
+	{ MOAT_XDP_ST_TX_FAIL, "tx-fail" },
+	{ MOAT_XDP_ST_REDIRECT, "redirected" },
+};
+
+void moat_io_xdp_print(struct moat_io_xdp *x, struct moat_io_buf *out,
+		       bool prom)
+{
+	uint64_t n[MOAT_XDP_ST_COUNT];
+	unsigned i;
+
+	if (moat_io_xdp_counters(x, n) < 0)
+		return;
+	if (!prom)
+		moat_io_buf_printf(out, "xdp");
+	for (i = 0; i < sizeof(stat_names) / sizeof(stat_names[0]); i++) {
+		unsigned long long v = (unsigned long long)n[stat_names[i].stat];
+
+		if (prom)
+			moat_io_buf_printf(out, "moat_xdp_total{counter=\"%s\"} "
+					   "%llu\n", stat_names[i].name, v);
+		else
+			moat_io_buf_printf(out, " %s %llu", stat_names[i].name,
+					   v);
+	}
+	if (!prom)
+		moat_io_buf_printf(out, "\n");
+}
+
 int moat_xdp_xsk_map_fd(const struct moat_io_xdp *x)
 {
 	return x ? x->xsks_fd : -1;

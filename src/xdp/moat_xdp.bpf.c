@@ -270,15 +270,7 @@ static __always_inline __u32 read_tcp(struct xdp_md *ctx, __u32 off,
 	struct opt_walk w;
 	__u8 h[TCP_HLEN];
 	__u32 hlen, olen, sum;
-	__u8 doff;
 
-	if (bpf_xdp_load_bytes(ctx, off + 12, &doff, 1) < 0)
-		return MOAT_XDP_ST_PASS_CHECK;
-	hlen = (__u32)(doff >> 4) * 4;
-	if (hlen < TCP_HLEN || hlen > seg_len)
-		return MOAT_XDP_ST_PASS_CHECK;
-	if (hlen != seg_len)
-		return MOAT_XDP_ST_PASS_SHAPE; /* a SYN with data */
 	if (bpf_xdp_load_bytes(ctx, off, h, TCP_HLEN) < 0)
 		return MOAT_XDP_ST_PASS_CHECK;
 	s->flags = h[13];
@@ -286,6 +278,11 @@ static __always_inline __u32 read_tcp(struct xdp_md *ctx, __u32 off,
 	 * engine judges, as every other segment. */
 	if ((s->flags & ~(TH_ECE | TH_CWR)) != TH_SYN)
 		return MOAT_XDP_ST_PASS_NOT_SYN;
+	hlen = (__u32)(h[12] >> 4) * 4;
+	if (hlen < TCP_HLEN || hlen > seg_len)
+		return MOAT_XDP_ST_PASS_CHECK;
+	if (hlen != seg_len)
+		return MOAT_XDP_ST_PASS_SHAPE; /* a SYN with data */
 	s->sport = rd16(h);
 	s->dport = rd16(h + 2);
 	s->seq = rd32(h + 4);
