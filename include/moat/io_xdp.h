@@ -52,6 +52,7 @@ int moat_io_xdp_attach(struct moat_io_xdp *x, const char *ifname,
 
 /* Flags (MOAT_XDP_F_*) and the fixed part of the configuration. */
 int moat_io_xdp_set_flags(struct moat_io_xdp *x, uint32_t flags);
+uint32_t moat_io_xdp_flags(const struct moat_io_xdp *x);
 /* The engine's clock minus CLOCK_MONOTONIC (0 unless a test moves it). */
 int moat_io_xdp_set_clock_offset(struct moat_io_xdp *x, int64_t offset_ns);
 

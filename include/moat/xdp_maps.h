@@ -36,6 +36,9 @@ enum {
 	MOAT_XDP_F_REDIRECT = 1u << 0,
 	/* Answer SYNs of destinations in moat_dsts (off: count only). */
 	MOAT_XDP_F_COOKIES = 1u << 1,
+	/* Drop TCP and UDP from martian sources (the engine's antispoof is
+	 * on), counted as MOAT_R_MARTIAN_SRC. */
+	MOAT_XDP_F_MARTIANS = 1u << 2,
 };
 
 struct moat_xdp_config {

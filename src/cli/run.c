@@ -319,19 +319,40 @@ static int run_xdp_mode(const struct run_state *st, const struct run_args *a,
 }
 
 #ifdef MOAT_HAVE_XDP
+/* What the bridge's hooks need: the program, and the rules in force. */
+static struct run_xdp_ctx {
+	struct moat_io_xdp *x;
+	const struct run_state *st;
+} run_xdp_ctx;
+
+/* The drops XDP may make for the engine follow the options in force
+ * (reloads change them): martian sources while antispoof is on. */
+static void run_xdp_follow_options(struct run_xdp_ctx *c)
+{
+	const struct moat_config *cfg = moat_io_reload_config(c->st->reload);
+	uint32_t f = moat_io_xdp_flags(c->x) & ~(uint32_t)MOAT_XDP_F_MARTIANS;
+
+	if (cfg && moat_config_options(cfg)->antispoof)
+		f |= MOAT_XDP_F_MARTIANS;
+	moat_io_xdp_set_flags(c->x, f);
+}
+
 static void run_xdp_tick(void *arg, struct moat_engine *e, uint64_t now_ns)
 {
-	moat_io_xdp_tick(arg, e, now_ns);
+	struct run_xdp_ctx *c = arg;
+
+	run_xdp_follow_options(c);
+	moat_io_xdp_tick(c->x, e, now_ns);
 }
 
 static void run_xdp_counters(void *arg, struct moat_counters *c)
 {
-	moat_io_xdp_add_counters(arg, c);
+	moat_io_xdp_add_counters(((struct run_xdp_ctx *)arg)->x, c);
 }
 
 static void run_xdp_print(void *arg, struct moat_io_buf *out, bool prom)
 {
-	moat_io_xdp_print(arg, out, prom);
+	moat_io_xdp_print(((struct run_xdp_ctx *)arg)->x, out, prom);
 }
 
 /*
@@ -376,6 +397,9 @@ static struct moat_io_xdp *run_xdp_start(struct run_state *st, int mode,
 		return NULL;
 	}
 	moat_engine_cookie_export(st->engine, true);
+	run_xdp_ctx.x = x;
+	run_xdp_ctx.st = st;
+	run_xdp_follow_options(&run_xdp_ctx);
 	fprintf(stderr, "moat: XDP fast path on %s\n",
 		moat_io_xdp_describe(x, desc, sizeof(desc)));
 	return x;
@@ -388,7 +412,7 @@ static void run_xdp_hooks(struct moat_io_xdp *x, struct moat_io_bridge_conf *bc)
 	bc->fast_tick = run_xdp_tick;
 	bc->fast_counters = run_xdp_counters;
 	bc->fast_print = run_xdp_print;
-	bc->fast_arg = x;
+	bc->fast_arg = &run_xdp_ctx;
 }
 
 static void run_xdp_stop(struct moat_io_xdp *x)

@@ -206,6 +206,11 @@ int moat_io_xdp_set_flags(struct moat_io_xdp *x, uint32_t flags)
 	return write_cfg(x);
 }
 
+uint32_t moat_io_xdp_flags(const struct moat_io_xdp *x)
+{
+	return x->cfg.flags;
+}
+
 int moat_io_xdp_set_clock_offset(struct moat_io_xdp *x, int64_t offset_ns)
 {
 	x->cfg.clock_offset_ns = offset_ns;
@@ -408,6 +413,7 @@ static const struct {
 	const char *name;
 } stat_names[] = {
 	{ MOAT_R_SYN_COOKIE_SENT, "cookies-sent" },
+	{ MOAT_R_MARTIAN_SRC, "martian-src" },
 	{ MOAT_XDP_ST_PASS, "passed-on" },
 	{ MOAT_XDP_ST_PASS_NOT_SYN, "not-syn" },
 	{ MOAT_XDP_ST_PASS_SHAPE, "shape" },

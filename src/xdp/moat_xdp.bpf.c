@@ -13,6 +13,9 @@
  *                 v
  *             the engine's cookie SYN-ACK, built in place  --> XDP_TX
  *
+ * Before that, when the engine's antispoof is on, TCP and UDP from a
+ * martian source are dropped (XDP_DROP), as the engine would drop them.
+ *
  * "On" is XDP_PASS (the AF_PACKET backend reads it from the kernel), or,
  * when moat_cfg says so, the AF_XDP socket of the rx queue in xsks_map.
  *
@@ -384,6 +387,56 @@ static __always_inline bool src_unanswerable(const struct syn_view *s)
 	return true; /* ::/80: unspecified, loopback, v4-mapped, v4-compat */
 }
 
+/*
+ * A martian source as src/engine/sanity.c lists them (RFC 6890): IPv4
+ * 0/8, 127/8, 224/4, 240/4; IPv6 ::, ::1, ff00::/8, ::ffff:0:0/96.  Only
+ * for TCP and UDP, and never IPv4 UDP from 0.0.0.0: the engine lets a
+ * DHCP client without an address (RFC 2131 4.1) and IPv6 neighbour
+ * discovery (ICMPv6, from ::) by, so those are its to judge.  The engine
+ * drops every frame this drops; for a frame that is also malformed it
+ * would name the decode or checksum reason, which it checks first.
+ */
+static __always_inline bool martian_src(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u8 *eth = data, *ip = (__u8 *)data + ETH_HLEN_;
+	__u16 type;
+
+	if ((void *)ip > end)
+		return false;
+	type = (__u16)(eth[12] | eth[13] << 8);
+	if (type == bpf_htons(ETH_P_IP)) {
+		if ((void *)(ip + IP4_HLEN) > end || (ip[0] >> 4) != 4)
+			return false;
+		if (ip[9] != IPPROTO_TCP_ && ip[9] != 17)
+			return false;
+		if (ip[12] == 0)
+			return ip[9] == IPPROTO_TCP_;
+		return ip[12] == 127 || ip[12] >= 224;
+	}
+	if (type == bpf_htons(ETH_P_IPV6)) {
+		__u8 *a = ip + 8;
+		__u8 acc = 0;
+
+		if ((void *)(ip + IP6_HLEN) > end || (ip[0] >> 4) != 6)
+			return false;
+		if (ip[6] != IPPROTO_TCP_ && ip[6] != 17)
+			return false;
+		if (a[0] == 0xff)
+			return true;
+		for (int i = 0; i < 10; i++)
+			acc |= a[i];
+		if (acc)
+			return false;
+		if (a[10] == 0xff && a[11] == 0xff)
+			return true;  /* IPv4-mapped on the wire */
+		acc = a[10] | a[11] | a[12] | a[13] | a[14];
+		return acc == 0 && (a[15] == 0 || a[15] == 1);
+	}
+	return false;
+}
+
 /* What the cookie SYN-ACK carries: src/synproxy/proxy.c synack_options(). */
 struct synack {
 	__u8 flags;
@@ -621,6 +674,10 @@ int moat_xdp(struct xdp_md *ctx)
 	cfg = bpf_map_lookup_elem(&moat_cfg, &zero);
 	if (!cfg)
 		return XDP_PASS;
+	if ((cfg->flags & MOAT_XDP_F_MARTIANS) && martian_src(ctx)) {
+		count(MOAT_R_MARTIAN_SRC);
+		return XDP_DROP;
+	}
 	why = read_syn(ctx, &s);
 	if (why == 0 && !(cfg->flags & MOAT_XDP_F_COOKIES))
 		why = MOAT_XDP_ST_PASS_DST;
