@@ -195,6 +195,17 @@ void moat_engine_cookie_syns(struct moat_engine *e,
 			     const struct moat_syn_dst_key *key, uint32_t n,
 			     uint64_t now_ns);
 /*
+ * A cookie SYN-ACK the fast path sent (@frame, Ethernet, @len bytes, out
+ * of zone @zone, the zone its SYN came from) at @now_ns: remembered in
+ * the SYN proxy's lossy retransmit table as if the engine had sent it, so
+ * a lost final ACK is recovered the same way.  Returns 0 when recorded, 1
+ * when its final ACK came first (the flow exists: nothing to resend), or
+ * -EINVAL for a frame that is not a SYN-ACK.
+ */
+int moat_engine_cookie_synack_sent(struct moat_engine *e, const uint8_t *frame,
+				   uint32_t len, int zone, uint64_t now_ns);
+
+/*
  * The SipHash key of cookie key epoch @epoch and what the fast path's
  * SYN-ACKs need besides (its TSval offset, counters per epoch): control
  * plane, leaves the engine's own key slots alone.

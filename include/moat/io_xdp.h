@@ -8,6 +8,7 @@
  *   cookie decisions (export) --> drained, applied        ---> moat_dsts
  *   flood detector          <---- SYNs answered in XDP   <--- moat_dsts.syns
  *   counters (ctl stats)    <---- moat_io_xdp_add_counters <-- moat_stats
+ *   retransmit table        <---- SYN-ACKs XDP sent      <--- moat_synacks
  *
  * Control plane only: nothing here runs per packet.  Needs CAP_BPF and
  * CAP_NET_ADMIN (or root) to load and attach.
@@ -43,11 +44,11 @@ struct moat_io_xdp *moat_io_xdp_open(const char *path, char *err,
 void moat_io_xdp_close(struct moat_io_xdp *x);
 
 /*
- * Attach to @ifname, in the driver (native) if it can, else generic with
+ * Attach to @ifname (the interface of engine zone @zone), in the driver (native) if it can, else generic with
  * the reason in @err (a warning).  Returns MOAT_IO_XDP_MODE_*, or a
  * negative errno with the message in @err.  At most MOAT_IO_XDP_PORTS.
  */
-int moat_io_xdp_attach(struct moat_io_xdp *x, const char *ifname,
+int moat_io_xdp_attach(struct moat_io_xdp *x, const char *ifname, int zone,
 		       bool native_only, char *err, size_t errlen);
 
 /* Flags (MOAT_XDP_F_*) and the fixed part of the configuration. */
@@ -80,7 +81,18 @@ int moat_io_xdp_mirror(struct moat_io_xdp *x, struct moat_engine *e);
 void moat_io_xdp_feed_syns(struct moat_io_xdp *x, struct moat_engine *e,
 			   uint64_t now_ns);
 
-/* All of the above that a tick does: keys, mirror, SYN counts. */
+/*
+ * Hand the SYN-ACKs XDP sent since the last call to the engine's
+ * retransmit table (moat_engine_cookie_synack_sent), each with the zone
+ * of the interface it left by; a record from an interface not attached
+ * here goes to @unknown_zone, or is skipped when that is negative (tests
+ * run the program on no interface).  Returns how many were handed over.
+ */
+int moat_io_xdp_consume_synacks(struct moat_io_xdp *x, struct moat_engine *e,
+				uint64_t now_ns, int unknown_zone);
+
+/* All of the above that a tick does: keys, mirror, SYN counts and the
+ * SYN-ACKs for the retransmit table. */
 void moat_io_xdp_tick(struct moat_io_xdp *x, struct moat_engine *e,
 		      uint64_t now_ns);
 

@@ -10,6 +10,7 @@
  *   moat_dsts    hash             moat_syn_dst_key    struct moat_xdp_dst
  *   moat_stats   per-CPU array    enum moat_xdp_stat  uint64_t
  *   xsks_map     xskmap           rx queue index      AF_XDP socket
+ *   moat_synacks ringbuf          -                   struct moat_xdp_synack
  *
  * Header-only, no libc (moat/syn_decide.h and moat/reason.h beside it), so
  * the BPF target compiles it.  The values are stable while a program is
@@ -39,6 +40,22 @@ enum {
 	/* Drop TCP and UDP from martian sources (the engine's antispoof is
 	 * on), counted as MOAT_R_MARTIAN_SRC. */
 	MOAT_XDP_F_MARTIANS = 1u << 2,
+	/* Copy each cookie SYN-ACK into moat_synacks, so the engine's lossy
+	 * retransmit table learns of it (lossy too: a full ring drops). */
+	MOAT_XDP_F_RTX = 1u << 3,
+};
+
+enum {
+	MOAT_XDP_SYNACK_MAX = 96,        /* the longest cookie SYN-ACK, 94 */
+	MOAT_XDP_SYNACK_RING = 1 << 18,  /* bytes: about 2000 records */
+};
+
+/* A cookie SYN-ACK the program sent, for the retransmit table. */
+struct moat_xdp_synack {
+	uint32_t ifindex;             /* it left by (and its SYN came in on) */
+	uint16_t len;
+	uint16_t pad;
+	uint8_t frame[MOAT_XDP_SYNACK_MAX];
 };
 
 struct moat_xdp_config {
@@ -99,6 +116,7 @@ enum moat_xdp_stat {
 	MOAT_XDP_ST_PASS_NO_KEY,      /* no key for the current epoch */
 	MOAT_XDP_ST_TX_FAIL,          /* the SYN-ACK could not be built */
 	MOAT_XDP_ST_REDIRECT,         /* handed to xsks_map */
+	MOAT_XDP_ST_RTX_LOST,         /* SYN-ACKs moat_synacks had no room for */
 	MOAT_XDP_ST_COUNT
 };
 

@@ -372,8 +372,8 @@ static struct moat_io_xdp *run_xdp_start(struct run_state *st, int mode,
 		return NULL;
 	x = moat_io_xdp_open(NULL, err, sizeof(err));
 	for (int i = 0; x && r >= 0 && i < 2; i++) {
-		r = moat_io_xdp_attach(x, st->ifname[i], false, err,
-				       sizeof(err));
+		r = moat_io_xdp_attach(x, st->ifname[i], st->zone[i], false,
+				       err, sizeof(err));
 		if (r == MOAT_IO_XDP_MODE_GENERIC)
 			fprintf(stderr, "moat: warning: %s\n", err);
 	}

@@ -9,6 +9,8 @@
  * the I/O side drains the ring between batches.  Nothing allocates: the
  * ring lives in the engine.
  */
+#include <errno.h>
+
 #include "engine/engine_impl.h"
 #include "moat/syn_proxy.h"
 
@@ -129,4 +131,50 @@ void moat_engine_cookie_key(const struct moat_engine *e, uint64_t epoch,
 	moat_syn_keys_derive(k, epoch, key);
 	*ts_offset = k->ts_offset;
 	*epoch_counters = k->epoch_counters;
+}
+
+int moat_engine_cookie_synack_sent(struct moat_engine *e, const uint8_t *frame,
+				   uint32_t len, int zone, uint64_t now_ns)
+{
+	struct moat_syn_rtx_entry r;
+	struct moat_pkt p;
+
+	if (moat_pkt_decode(&p, (uint8_t *)frame, len, len,
+			    MOAT_LINK_ETHERNET) != MOAT_R_NONE ||
+	    p.proto != MOAT_IPPROTO_TCP ||
+	    p.tcp_flags != (p.tcp_flags & (MOAT_TCP_SYN | MOAT_TCP_ACK |
+					   MOAT_TCP_ECE)) ||
+	    !(p.tcp_flags & MOAT_TCP_SYN) || !(p.tcp_flags & MOAT_TCP_ACK) ||
+	    p.vlan_count || len < 14)
+		return -EINVAL;
+	/* The final ACK may have come before this record did (the ring is
+	 * read between batches): its flow exists, nothing to resend. */
+	int dir;
+
+	if (moat_ct_lookup(e->ct, &p, &dir))
+		return 1;
+	/* What moat_syn_answer_syn() records for the SYN-ACK it sends:
+	 * the tuple as the client's SYN carried it, the client's ISN, and
+	 * the SYN-ACK itself, to be sent again as it was. */
+	memset(&r, 0, sizeof(r));
+	r.t.src = p.dst;
+	r.t.dst = p.src;
+	r.t.sport = p.dport;
+	r.t.dport = p.sport;
+	r.c.isn = p.ack - 1;
+	r.c.tsval = p.opt.tsecr;
+	r.c.ts_ok = (p.opt.present & MOAT_TCPOPT_TS) != 0;
+	r.cookie = p.seq;
+	r.flags = p.tcp_flags;
+	r.win = p.win;
+	r.opt = p.opt;
+	r.opt.present &= (uint8_t)(MOAT_TCPOPT_MSS | MOAT_TCPOPT_WSCALE |
+				   MOAT_TCPOPT_SACK_PERM | MOAT_TCPOPT_TS);
+	memcpy(r.l2.dst, frame, 6);
+	memcpy(r.l2.src, frame + 6, 6);
+	r.linktype = MOAT_LINK_ETHERNET;
+	r.zone = (int16_t)zone;
+	r.first_ns = now_ns;
+	moat_syn_rtx_record(moat_syn_rtx(e->syn), &r);
+	return 0;
 }

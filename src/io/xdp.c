@@ -28,12 +28,17 @@ struct xdp_port {
 	char ifname[IF_NAMESIZE];
 	int ifindex;
 	uint32_t flags;                 /* XDP_FLAGS_*_MODE it is attached in */
+	int zone;                       /* the engine's zone of the interface */
 };
 
 struct moat_io_xdp {
 	struct bpf_object *obj;         /* owned */
 	int prog_fd;
 	int cfg_fd, keys_fd, dsts_fd, stats_fd, xsks_fd;
+	struct ring_buffer *synacks;    /* owned; moat_synacks */
+	struct moat_engine *rb_engine;  /* for the ring's callback */
+	uint64_t rb_now;
+	int rb_unknown_zone, rb_count;
 	int ncpus;
 	struct moat_xdp_config cfg;     /* as last written */
 	uint64_t pushed_epoch;          /* keys pushed for it and the next */
@@ -71,6 +76,38 @@ static int write_cfg(struct moat_io_xdp *x)
 	if (bpf_map_update_elem(x->cfg_fd, &zero, &x->cfg, BPF_ANY) < 0)
 		return -errno;
 	return 0;
+}
+
+/* One record of moat_synacks: into the engine's retransmit table. */
+static int on_synack(void *ctx, void *data, size_t size)
+{
+	struct moat_io_xdp *x = ctx;
+	const struct moat_xdp_synack *r = data;
+	int zone = x->rb_unknown_zone;
+
+	if (size < sizeof(*r) || r->len > sizeof(r->frame))
+		return 0;
+	for (int i = 0; i < x->nports; i++)
+		if (x->port[i].ifindex == (int)r->ifindex)
+			zone = x->port[i].zone;
+	if (zone < 0)
+		return 0;
+	if (moat_engine_cookie_synack_sent(x->rb_engine, r->frame, r->len,
+					   zone, x->rb_now) == 0)
+		x->rb_count++;
+	return 0;
+}
+
+int moat_io_xdp_consume_synacks(struct moat_io_xdp *x, struct moat_engine *e,
+				uint64_t now_ns, int unknown_zone)
+{
+	x->rb_engine = e;
+	x->rb_now = now_ns;
+	x->rb_unknown_zone = unknown_zone;
+	x->rb_count = 0;
+	ring_buffer__consume(x->synacks);
+	x->rb_engine = NULL;
+	return x->rb_count;
 }
 
 struct moat_io_xdp *moat_io_xdp_open(const char *path, char *err,
@@ -120,7 +157,14 @@ struct moat_io_xdp *moat_io_xdp_open(const char *path, char *err,
 			 strerror(-x->ncpus));
 		goto fail;
 	}
-	x->cfg.flags = MOAT_XDP_F_COOKIES;
+	x->synacks = ring_buffer__new(map_fd(x, "moat_synacks", err, errlen),
+				      on_synack, x, NULL);
+	if (!x->synacks) {
+		snprintf(err, errlen, "XDP ring moat_synacks: %s",
+			 strerror(errno));
+		goto fail;
+	}
+	x->cfg.flags = MOAT_XDP_F_COOKIES | MOAT_XDP_F_RTX;
 	x->cfg.synack_win_segs = MOAT_SYN_HOLD_PER_FLOW;
 	r = write_cfg(x);
 	if (r < 0) {
@@ -139,11 +183,12 @@ void moat_io_xdp_close(struct moat_io_xdp *x)
 		return;
 	for (int i = 0; i < x->nports; i++)
 		bpf_xdp_detach(x->port[i].ifindex, x->port[i].flags, NULL);
+	ring_buffer__free(x->synacks);
 	bpf_object__close(x->obj);
 	free(x);
 }
 
-int moat_io_xdp_attach(struct moat_io_xdp *x, const char *ifname,
+int moat_io_xdp_attach(struct moat_io_xdp *x, const char *ifname, int zone,
 		       bool native_only, char *err, size_t errlen)
 {
 	uint32_t base = XDP_FLAGS_UPDATE_IF_NOEXIST;
@@ -193,6 +238,7 @@ int moat_io_xdp_attach(struct moat_io_xdp *x, const char *ifname,
 	}
 	snprintf(p->ifname, sizeof(p->ifname), "%s", ifname);
 	p->ifindex = ifindex;
+	p->zone = zone;
 	x->nports++;
 	return p->flags == XDP_FLAGS_DRV_MODE ? MOAT_IO_XDP_MODE_NATIVE
 					      : MOAT_IO_XDP_MODE_GENERIC;
@@ -371,6 +417,7 @@ void moat_io_xdp_tick(struct moat_io_xdp *x, struct moat_engine *e,
 	/* After the counts: a switch back to state mode they prevent must
 	 * not be applied from stale counts. */
 	moat_io_xdp_mirror(x, e);
+	moat_io_xdp_consume_synacks(x, e, now_ns, -1);
 }
 
 int moat_io_xdp_counters(struct moat_io_xdp *x,
@@ -422,6 +469,7 @@ static const struct {
 	{ MOAT_XDP_ST_PASS_NO_KEY, "no-key" },
 	{ MOAT_XDP_ST_TX_FAIL, "tx-fail" },
 	{ MOAT_XDP_ST_REDIRECT, "redirected" },
+	{ MOAT_XDP_ST_RTX_LOST, "rtx-lost" },
 };
 
 void moat_io_xdp_print(struct moat_io_xdp *x, struct moat_io_buf *out,

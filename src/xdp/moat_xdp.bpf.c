@@ -76,6 +76,11 @@ struct {
 	__type(value, __u32);
 } xsks_map SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, MOAT_XDP_SYNACK_RING);
+} moat_synacks SEC(".maps");
+
 enum {
 	ETH_HLEN_ = 14,
 	IP4_HLEN = 20,
@@ -629,6 +634,7 @@ static __always_inline __u32 answer(struct xdp_md *ctx,
 				    const struct moat_xdp_config *cfg)
 {
 	__u8 out[SYNACK_MAX + 2];
+	struct moat_xdp_synack *rec;
 	const struct moat_xdp_key *k;
 	struct synack a = { 0 };
 	__u64 now = bpf_ktime_get_ns() + (__u64)cfg->clock_offset_ns;
@@ -659,6 +665,18 @@ static __always_inline __u32 answer(struct xdp_md *ctx,
 	if (len > SYNACK_MAX || bpf_xdp_store_bytes(ctx, 0, out, len) < 0)
 		return MOAT_XDP_ST_TX_FAIL;
 	__sync_fetch_and_add(&d->syns, 1);
+	if (cfg->flags & MOAT_XDP_F_RTX) {
+		rec = bpf_ringbuf_reserve(&moat_synacks, sizeof(*rec), 0);
+		if (!rec) {
+			count(MOAT_XDP_ST_RTX_LOST);
+			return 0;
+		}
+		rec->ifindex = ctx->ingress_ifindex;
+		rec->len = (__u16)len;
+		rec->pad = 0;
+		__builtin_memcpy(rec->frame, out, MOAT_XDP_SYNACK_MAX);
+		bpf_ringbuf_submit(rec, 0);
+	}
 	return 0;
 }
 

@@ -458,6 +458,51 @@ static void follows_the_engine(void **state)
 	moat_io_xdp_feed_syns(f->x, f->h.eng, engine_now(f));
 }
 
+/*
+ * The lost final ACK: the SYN-ACKs XDP sends reach the engine's
+ * retransmit table through moat_synacks, and the engine sends the same
+ * frame again a second later; not when the final ACK came first.
+ */
+static void retransmits_xdp_synacks(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t x[2048], y[2048];
+	uint32_t xlen, ylen;
+	uint64_t t;
+
+	/* What earlier tests left: the ring, and their due SYN-ACKs. */
+	moat_io_xdp_consume_synacks(f->x, f->h.eng, engine_now(f), -1);
+	t = engine_now(f) + 5 * SEC;
+	for (int i = 0; i < 64; i++) {
+		moat_emit_reset(&f->h.out);
+		moat_engine_tick(f->h.eng, t, &f->h.out);
+	}
+	build_syn(f, &servers[0], &clients[4], 54000, 4242);
+	assert_int_equal(xdp_run(f, f->h.frame, f->h.len, x, &xlen), XDP_TX);
+	assert_int_equal(moat_io_xdp_consume_synacks(f->x, f->h.eng, t, OUT),
+			 1);
+	moat_emit_reset(&f->h.out);
+	moat_engine_tick(f->h.eng, t + SEC / 2, &f->h.out);
+	assert_int_equal(f->h.out.count, 0);
+	moat_engine_tick(f->h.eng, t + SEC + SEC / 10, &f->h.out);
+	assert_int_equal(f->h.out.count, 1);
+	assert_int_equal(f->h.out.frames[0].out_zone, OUT);
+	assert_int_equal(f->h.out.frames[0].len, xlen);
+	assert_memory_equal(f->h.out.frames[0].data, x, xlen);
+
+	/* The final ACK before the record: nothing to resend. */
+	build_syn(f, &servers[0], &clients[4], 54001, 4242);
+	assert_int_equal(xdp_run(f, f->h.frame, f->h.len, y, &ylen), XDP_TX);
+	final_ack_valid(f, &servers[0], y, ylen, 54001, 4242, engine_now(f));
+	assert_int_equal(moat_io_xdp_consume_synacks(f->x, f->h.eng, t, OUT),
+			 0);
+	moat_emit_reset(&f->h.out);
+	moat_engine_tick(f->h.eng, t + 2 * SEC, &f->h.out);
+	for (uint32_t i = 0; i < f->h.out.count; i++)
+		assert_false(f->h.out.frames[i].len == ylen &&
+			     !memcmp(f->h.out.frames[i].data, y, ylen));
+}
+
 /* ---- early drops against the engine's verdicts ------------------------ */
 
 static const char *corpus_dir;
@@ -618,6 +663,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(key_rotation),
 		cmocka_unit_test(passes_the_rest),
 		cmocka_unit_test(follows_the_engine),
+		cmocka_unit_test(retransmits_xdp_synacks),
 		cmocka_unit_test(martians_match_the_engine),
 	};
 	char err[256];
