@@ -22,6 +22,7 @@
 
 #include "moat/engine.h"
 #include "moat/io_ctl.h"
+#include "moat/rules.h"
 #include "moat/xdp_maps.h"
 
 enum {
@@ -50,6 +51,19 @@ void moat_io_xdp_close(struct moat_io_xdp *x);
  */
 int moat_io_xdp_attach(struct moat_io_xdp *x, const char *ifname, int zone,
 		       bool native_only, char *err, size_t errlen);
+
+/*
+ * What antispoof needs of the rules in force (@cfg): the zones' networks
+ * and the bogons into moat_srcs, the zone of every interface into
+ * moat_ports.  Answers are held off while the maps are rewritten.  At
+ * start and after every reload.  0, or a negative errno (the program then
+ * answers nothing; -EAGAIN: the bogons set changes at run time).
+ */
+int moat_io_xdp_set_rules(struct moat_io_xdp *x, const struct moat_config *cfg);
+
+/* An interface of zone @zone that the program sees frames from without
+ * moat attaching it here (tests run the program on the loopback). */
+int moat_io_xdp_add_port(struct moat_io_xdp *x, int ifindex, int zone);
 
 /* Flags (MOAT_XDP_F_*) and the fixed part of the configuration. */
 int moat_io_xdp_set_flags(struct moat_io_xdp *x, uint32_t flags);

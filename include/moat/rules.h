@@ -216,6 +216,25 @@ bool moat_set_contains(const struct moat_set *s, const struct moat_addr *a);
 bool moat_set_contains_port(const struct moat_set *s, uint16_t port);
 
 /*
+ * Control plane, for a fast path that must judge addresses as the rules
+ * do (the XDP program's antispoof, src/io/xdp.c): every address of @s as
+ * CIDR prefixes (len in bits of the family), or of the zones' networks
+ * with the zone that owns each (the most specific network's, as
+ * moat_config_zone_by_addr answers).  Stops at and returns @fn's first
+ * nonzero; -EINVAL for a port set, -EAGAIN for an overload target (its
+ * members change at run time), -ENOMEM.
+ */
+int moat_set_walk_prefixes(const struct moat_set *s,
+			   int (*fn)(void *arg, const struct moat_addr *a,
+				     int len, int val),
+			   void *arg);
+int moat_config_zone_walk_prefixes(const struct moat_config *c,
+				   int (*fn)(void *arg,
+					     const struct moat_addr *a,
+					     int len, int zone),
+				   void *arg);
+
+/*
  * The first rule that matches @p entering from zone @in_zone and leaving
  * into @out_zone (either may be -1 when unknown: a zone-qualified side then
  * falls back to the zone's networks containing the address).  NULL: no rule

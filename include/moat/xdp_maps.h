@@ -11,6 +11,8 @@
  *   moat_stats   per-CPU array    enum moat_xdp_stat  uint64_t
  *   xsks_map     xskmap           rx queue index      AF_XDP socket
  *   moat_synacks ringbuf          -                   struct moat_xdp_synack
+ *   moat_srcs    LPM trie         moat_xdp_src_key    struct moat_xdp_src_val
+ *   moat_ports   hash             ifindex             struct moat_xdp_port
  *
  * Header-only, no libc (moat/syn_decide.h and moat/reason.h beside it), so
  * the BPF target compiles it.  The values are stable while a program is
@@ -37,9 +39,11 @@ enum {
 	MOAT_XDP_F_REDIRECT = 1u << 0,
 	/* Answer SYNs of destinations in moat_dsts (off: count only). */
 	MOAT_XDP_F_COOKIES = 1u << 1,
-	/* Drop TCP and UDP from martian sources (the engine's antispoof is
-	 * on), counted as MOAT_R_MARTIAN_SRC. */
-	MOAT_XDP_F_MARTIANS = 1u << 2,
+	/* The engine's antispoof is on: drop TCP and UDP from martian
+	 * sources (counted as MOAT_R_MARTIAN_SRC), and answer only SYNs whose
+	 * source the zone checks and the bogons accept (moat_srcs,
+	 * moat_ports). */
+	MOAT_XDP_F_ANTISPOOF = 1u << 2,
 	/* Copy each cookie SYN-ACK into moat_synacks, so the engine's lossy
 	 * retransmit table learns of it (lossy too: a full ring drops). */
 	MOAT_XDP_F_RTX = 1u << 3,
@@ -48,6 +52,35 @@ enum {
 enum {
 	MOAT_XDP_SYNACK_MAX = 96,        /* the longest cookie SYN-ACK, 94 */
 	MOAT_XDP_SYNACK_RING = 1 << 18,  /* bytes: about 2000 records */
+};
+
+/*
+ * The sources antispoof judges (src/engine/sanity.c): table 0 holds every
+ * zone's networks with the zone that owns each (the most specific), table
+ * 1 the `bogons` set.  Addresses as moat_syn_dst_key's (IPv4 ::ffff:-
+ * mapped); prefixlen counts the table byte: 8 + 96 + len for IPv4.
+ */
+enum {
+	MOAT_XDP_SRC_ZONES = 0,
+	MOAT_XDP_SRC_BOGONS = 1,
+	MOAT_XDP_SRCS_MAX = 1 << 16,
+	MOAT_XDP_PORTS_MAX = 8,
+};
+
+struct moat_xdp_src_key {
+	uint32_t prefixlen;
+	uint8_t table;
+	uint8_t addr[16];
+} __attribute__((packed));
+
+struct moat_xdp_src_val {
+	int32_t zone;                 /* table 0: the owner zone */
+};
+
+/* An interface the program runs on: its zone, for the zone checks. */
+struct moat_xdp_port {
+	int32_t zone;
+	uint32_t has_networks;        /* the zone declares networks */
 };
 
 /* A cookie SYN-ACK the program sent, for the retransmit table. */

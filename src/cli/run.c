@@ -323,17 +323,31 @@ static int run_xdp_mode(const struct run_state *st, const struct run_args *a,
 static struct run_xdp_ctx {
 	struct moat_io_xdp *x;
 	const struct run_state *st;
+	const struct moat_config *cfg;   /* the rules the maps reflect */
 } run_xdp_ctx;
 
-/* The drops XDP may make for the engine follow the options in force
- * (reloads change them): martian sources while antispoof is on. */
+/* XDP follows the rules in force (reloads change them): with antispoof,
+ * martian sources dropped and zones and bogons checked before answering;
+ * the zones' networks and the bogons rewritten into its maps. */
 static void run_xdp_follow_options(struct run_xdp_ctx *c)
 {
 	const struct moat_config *cfg = moat_io_reload_config(c->st->reload);
-	uint32_t f = moat_io_xdp_flags(c->x) & ~(uint32_t)MOAT_XDP_F_MARTIANS;
+	uint32_t f = moat_io_xdp_flags(c->x) & ~(uint32_t)MOAT_XDP_F_ANTISPOOF;
+	int r;
 
-	if (cfg && moat_config_options(cfg)->antispoof)
-		f |= MOAT_XDP_F_MARTIANS;
+	if (!cfg || cfg == c->cfg)
+		return;
+	c->cfg = cfg;
+	r = moat_io_xdp_set_rules(c->x, cfg);
+	if (r < 0) {
+		fprintf(stderr, "moat: warning: XDP answers no SYNs: the rules' "
+			"addresses cannot be given to it: %s\n",
+			r == -EAGAIN ? "the bogons set changes at run time"
+				     : strerror(-r));
+		return;
+	}
+	if (moat_config_options(cfg)->antispoof)
+		f |= MOAT_XDP_F_ANTISPOOF;
 	moat_io_xdp_set_flags(c->x, f);
 }
 

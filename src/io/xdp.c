@@ -34,7 +34,10 @@ struct xdp_port {
 struct moat_io_xdp {
 	struct bpf_object *obj;         /* owned */
 	int prog_fd;
-	int cfg_fd, keys_fd, dsts_fd, stats_fd, xsks_fd;
+	int cfg_fd, keys_fd, dsts_fd, stats_fd, xsks_fd, srcs_fd, ports_fd;
+	struct { int ifindex, zone; } zport[MOAT_XDP_PORTS_MAX];
+	int nzports;
+	bool rules_ok;                  /* moat_srcs and moat_ports are true */
 	struct ring_buffer *synacks;    /* owned; moat_synacks */
 	struct moat_engine *rb_engine;  /* for the ring's callback */
 	uint64_t rb_now;
@@ -149,7 +152,9 @@ struct moat_io_xdp *moat_io_xdp_open(const char *path, char *err,
 	    (x->keys_fd = map_fd(x, "moat_keys", err, errlen)) < 0 ||
 	    (x->dsts_fd = map_fd(x, "moat_dsts", err, errlen)) < 0 ||
 	    (x->stats_fd = map_fd(x, "moat_stats", err, errlen)) < 0 ||
-	    (x->xsks_fd = map_fd(x, "xsks_map", err, errlen)) < 0)
+	    (x->xsks_fd = map_fd(x, "xsks_map", err, errlen)) < 0 ||
+	    (x->srcs_fd = map_fd(x, "moat_srcs", err, errlen)) < 0 ||
+	    (x->ports_fd = map_fd(x, "moat_ports", err, errlen)) < 0)
 		goto fail;
 	x->ncpus = libbpf_num_possible_cpus();
 	if (x->ncpus <= 0) {
@@ -239,9 +244,90 @@ int moat_io_xdp_attach(struct moat_io_xdp *x, const char *ifname, int zone,
 	snprintf(p->ifname, sizeof(p->ifname), "%s", ifname);
 	p->ifindex = ifindex;
 	p->zone = zone;
+	moat_io_xdp_add_port(x, ifindex, zone);
 	x->nports++;
 	return p->flags == XDP_FLAGS_DRV_MODE ? MOAT_IO_XDP_MODE_NATIVE
 					      : MOAT_IO_XDP_MODE_GENERIC;
+}
+
+int moat_io_xdp_add_port(struct moat_io_xdp *x, int ifindex, int zone)
+{
+	if (x->nzports == MOAT_XDP_PORTS_MAX)
+		return -ENOSPC;
+	x->zport[x->nzports].ifindex = ifindex;
+	x->zport[x->nzports].zone = zone;
+	x->nzports++;
+	return 0;
+}
+
+struct src_fill {
+	int fd;
+	uint8_t table;
+};
+
+static int put_src(void *arg, const struct moat_addr *a, int len, int val)
+{
+	struct src_fill *f = arg;
+	struct moat_xdp_src_key k;
+	struct moat_xdp_src_val v = { .zone = val };
+
+	memset(&k, 0, sizeof(k));
+	k.table = f->table;
+	memcpy(k.addr, a->b, sizeof(k.addr));
+	k.prefixlen = 8u + (uint32_t)len + (a->family == MOAT_AF_INET ? 96u : 0);
+	if (bpf_map_update_elem(f->fd, &k, &v, BPF_ANY) < 0)
+		return -errno;
+	return 0;
+}
+
+static int clear_map(int fd, size_t key_size)
+{
+	uint8_t k[64];
+
+	if (key_size > sizeof(k))
+		return -EINVAL;
+	while (bpf_map_get_next_key(fd, NULL, k) == 0)
+		if (bpf_map_delete_elem(fd, k) < 0 && errno != ENOENT)
+			return -errno;
+	return 0;
+}
+
+int moat_io_xdp_set_rules(struct moat_io_xdp *x, const struct moat_config *cfg)
+{
+	const struct moat_options *o = moat_config_options(cfg);
+	struct src_fill zones = { x->srcs_fd, MOAT_XDP_SRC_ZONES };
+	struct src_fill bogons = { x->srcs_fd, MOAT_XDP_SRC_BOGONS };
+	uint32_t flags = x->cfg.flags;
+	int r;
+
+	/* No answers while the maps are half written. */
+	x->rules_ok = false;
+	r = moat_io_xdp_set_flags(x, flags & ~(uint32_t)MOAT_XDP_F_COOKIES);
+	if (r == 0)
+		r = clear_map(x->srcs_fd, sizeof(struct moat_xdp_src_key));
+	if (r == 0)
+		r = clear_map(x->ports_fd, sizeof(uint32_t));
+	if (r == 0)
+		r = moat_config_zone_walk_prefixes(cfg, put_src, &zones);
+	if (r == 0 && o->bogon_set >= 0)
+		r = moat_set_walk_prefixes(moat_config_set(cfg, o->bogon_set),
+					   put_src, &bogons);
+	for (int i = 0; r == 0 && i < x->nzports; i++) {
+		const struct moat_zone *z = moat_config_zone(cfg,
+							     x->zport[i].zone);
+		struct moat_xdp_port p = {
+			.zone = x->zport[i].zone,
+			.has_networks = z && z->has_networks,
+		};
+		uint32_t ifindex = (uint32_t)x->zport[i].ifindex;
+
+		if (bpf_map_update_elem(x->ports_fd, &ifindex, &p, BPF_ANY) < 0)
+			r = -errno;
+	}
+	if (r < 0)
+		return r;
+	x->rules_ok = true;
+	return moat_io_xdp_set_flags(x, flags);
 }
 
 int moat_io_xdp_set_flags(struct moat_io_xdp *x, uint32_t flags)

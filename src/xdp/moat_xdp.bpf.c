@@ -81,6 +81,21 @@ struct {
 	__uint(max_entries, MOAT_XDP_SYNACK_RING);
 } moat_synacks SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, MOAT_XDP_SRCS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct moat_xdp_src_key);
+	__type(value, struct moat_xdp_src_val);
+} moat_srcs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MOAT_XDP_PORTS_MAX);
+	__type(key, __u32);
+	__type(value, struct moat_xdp_port);
+} moat_ports SEC(".maps");
+
 enum {
 	ETH_HLEN_ = 14,
 	IP4_HLEN = 20,
@@ -442,6 +457,45 @@ static __always_inline bool martian_src(struct xdp_md *ctx)
 	return false;
 }
 
+/*
+ * Antispoof as the engine applies it before the rules (sanity.c), for a
+ * SYN about to be answered: from itself to itself (land), a source that
+ * another zone owns or, for a zone with networks, that it does not own
+ * (BCP 38), a bogon.  Any of them, or an interface moat did not describe:
+ * the engine's to judge and drop.  @key: the source, ::ffff:-mapped.
+ */
+static __always_inline bool source_refused(struct xdp_md *ctx,
+					   const struct syn_view *s)
+{
+	struct moat_xdp_src_key k = { 0 };
+	const struct moat_xdp_src_val *v;
+	const struct moat_xdp_port *port;
+	__u32 ifindex = ctx->ingress_ifindex;
+	int same = 1;
+
+	for (int i = 0; i < 16; i++)
+		if (i < (s->v6 ? 16 : 4) && s->src[i] != s->dst[i])
+			same = 0;
+	if (same)
+		return true;
+	port = bpf_map_lookup_elem(&moat_ports, &ifindex);
+	if (!port)
+		return true;
+	if (s->v6) {
+		__builtin_memcpy(k.addr, s->src, 16);
+	} else {
+		k.addr[10] = k.addr[11] = 0xff;
+		__builtin_memcpy(k.addr + 12, s->src, 4);
+	}
+	k.prefixlen = 8 + 128;
+	k.table = MOAT_XDP_SRC_ZONES;
+	v = bpf_map_lookup_elem(&moat_srcs, &k);
+	if (v ? v->zone != port->zone : port->has_networks != 0)
+		return true;
+	k.table = MOAT_XDP_SRC_BOGONS;
+	return bpf_map_lookup_elem(&moat_srcs, &k) != NULL;
+}
+
 /* What the cookie SYN-ACK carries: src/synproxy/proxy.c synack_options(). */
 struct synack {
 	__u8 flags;
@@ -692,7 +746,7 @@ int moat_xdp(struct xdp_md *ctx)
 	cfg = bpf_map_lookup_elem(&moat_cfg, &zero);
 	if (!cfg)
 		return XDP_PASS;
-	if ((cfg->flags & MOAT_XDP_F_MARTIANS) && martian_src(ctx)) {
+	if ((cfg->flags & MOAT_XDP_F_ANTISPOOF) && martian_src(ctx)) {
 		count(MOAT_R_MARTIAN_SRC);
 		return XDP_DROP;
 	}
@@ -701,6 +755,7 @@ int moat_xdp(struct xdp_md *ctx)
 		why = MOAT_XDP_ST_PASS_DST;
 	if (why == 0 && src_unanswerable(&s))
 		why = MOAT_XDP_ST_PASS_CHECK;
+
 	if (why == 0) {
 		if (s.v6) {
 			__builtin_memcpy(key.addr, s.dst, 16);
@@ -712,7 +767,13 @@ int moat_xdp(struct xdp_md *ctx)
 		}
 		key.port = s.dport;
 		d = bpf_map_lookup_elem(&moat_dsts, &key);
-		why = d ? answer(ctx, &s, d, cfg) : MOAT_XDP_ST_PASS_DST;
+		if (!d)
+			why = MOAT_XDP_ST_PASS_DST;
+		else if ((cfg->flags & MOAT_XDP_F_ANTISPOOF) &&
+			 source_refused(ctx, &s))
+			why = MOAT_XDP_ST_PASS_CHECK;
+		else
+			why = answer(ctx, &s, d, cfg);
 	}
 	if (why == 0) {
 		count(MOAT_R_SYN_COOKIE_SENT);

@@ -22,11 +22,19 @@ lab ctl syncookies on >/dev/null
 # 198.18.1.10:80 into the XDP program's map).
 lab exec client curl -s -o /dev/null --max-time 3 http://198.18.1.10/ || fail "GET / (probe)"
 lab exec client curl -s -o /dev/null --max-time 3 http://198.18.1.10/ || fail "GET / (engine cookie)"
+# The engine's decision reaches the program's map at moat's next tick
+# (50 ms): wait for XDP's first cookie.
+for i in $(seq 20); do
+	[ "$(xdp_count cookies-sent)" -gt 0 ] && break
+	sleep 0.1
+	lab exec client curl -s -o /dev/null --max-time 3 http://198.18.1.10/ || fail "GET / (waiting for XDP)"
+done
+[ "$(xdp_count cookies-sent)" -gt 0 ] || fail "XDP never took over the destination"
 before=$(xdp_count cookies-sent)
 lab exec client sysctl -qw net.ipv4.tcp_timestamps=1
 bigfile_ok || fail "10 MB file with timestamps through an XDP cookie: corrupted or cut"
 with_ts=$(xdp_count cookies-sent)
-[ "$with_ts" -gt "$before" ] || fail "XDP made no cookie for the fetch with timestamps"
+[ "$with_ts" -gt "$before" ] || { lab ctl stats | sed "s/^/    /"; cat "$STATE/moat.err"; fail "XDP made no cookie for the fetch with timestamps"; }
 lab exec client sysctl -qw net.ipv4.tcp_timestamps=0
 bigfile_ok || fail "10 MB file without timestamps through an XDP cookie: corrupted or cut"
 without_ts=$(xdp_count cookies-sent)
