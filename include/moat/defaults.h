@@ -112,6 +112,11 @@ enum moat_default {
 	/* io auto (enum moat_opt_io 0): AF_XDP where the driver has native
 	 * XDP, else AF_PACKET, saying why; the fastest that works. */
 	MOAT_DEFAULT_IO = 0,
+
+	/* xdp off (enum moat_xdp_mode 0): the XDP fast path answers SYNs
+	 * without the rules' per-source limits (doc/synproxy.md), so it is
+	 * asked for, not assumed. */
+	MOAT_DEFAULT_XDP = 0,
 };
 
 #endif

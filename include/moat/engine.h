@@ -24,6 +24,7 @@
 #include "moat/frag.h"
 #include "moat/reason.h"
 #include "moat/syn.h"
+#include "moat/syn_decide.h"
 
 struct moat_config;
 struct moat_engine;
@@ -201,5 +202,61 @@ struct moat_engine_stats {
  * alerts.  Control plane: counts the table by state. */
 void moat_engine_stats(const struct moat_engine *e,
 		       struct moat_engine_stats *st);
+
+/*
+ * The engine's cookie decisions, for a fast path in front of it that
+ * answers SYNs itself (the XDP program, src/io/xdp.c), so that it answers
+ * exactly the destinations the engine would and as the engine would.
+ * Off until asked for; then the engine records, in a bounded ring:
+ *
+ *   cookies 1  it answered a SYN to @key with a cookie SYN-ACK carrying
+ *              the server's learned options below (only once the server
+ *              is learned: until then the engine's probes must reach it);
+ *   cookies 0  @key went back to state mode (the detector's hysteresis);
+ *   all 1      every destination left cookie mode (the mode was forced,
+ *              the rules were reloaded, or records were lost).
+ *
+ * A full ring drops new `cookies 1` records (the next SYN repeats them)
+ * and turns a lost `cookies 0` into `all`: no stale decision survives.
+ */
+struct moat_engine_cookie_dst {
+	struct moat_syn_dst_key key;
+	uint8_t cookies;
+	uint8_t all;
+	uint16_t mss;          /* the server's MSS, as the SYN-ACK carries it */
+	uint8_t wscale;        /* the server's window scale, or 0xf */
+	uint8_t sack_ok, ts_ok, ecn_ok; /* the server's */
+};
+enum { MOAT_ENGINE_COOKIE_RING = 64 };
+void moat_engine_cookie_export(struct moat_engine *e, bool on);
+int moat_engine_cookie_dsts_drain(struct moat_engine *e,
+				  struct moat_engine_cookie_dst *out, int max);
+/*
+ * @n SYNs to @key answered by the fast path since the last call: counted
+ * by the flood detector as if the engine had seen them, so that `auto`
+ * keeps the destination in cookie mode while the flood lasts.
+ */
+void moat_engine_cookie_syns(struct moat_engine *e,
+			     const struct moat_syn_dst_key *key, uint32_t n,
+			     uint64_t now_ns);
+/*
+ * A cookie SYN-ACK the fast path sent (@frame, Ethernet, @len bytes, out
+ * of zone @zone, the zone its SYN came from) at @now_ns: remembered in
+ * the SYN proxy's lossy retransmit table as if the engine had sent it, so
+ * a lost final ACK is recovered the same way.  Returns 0 when recorded, 1
+ * when its final ACK came first (the flow exists: nothing to resend), or
+ * -EINVAL for a frame that is not a SYN-ACK.
+ */
+int moat_engine_cookie_synack_sent(struct moat_engine *e, const uint8_t *frame,
+				   uint32_t len, int zone, uint64_t now_ns);
+
+/*
+ * The SipHash key of cookie key epoch @epoch and what the fast path's
+ * SYN-ACKs need besides (its TSval offset, counters per epoch): control
+ * plane, leaves the engine's own key slots alone.
+ */
+void moat_engine_cookie_key(const struct moat_engine *e, uint64_t epoch,
+			    uint8_t key[16], uint32_t *ts_offset,
+			    uint32_t *epoch_counters);
 
 #endif

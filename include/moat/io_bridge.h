@@ -59,6 +59,15 @@ struct moat_io_bridge_conf {
 	/* Poll without sleeping this many microseconds after a frame; 0
 	 * never, negative the default (MOAT_IO_SPIN_US). */
 	long spin_us;
+	/* A fast path in front of the ports (the XDP program, moat/io_xdp.h):
+	 * ticked with the engine, and its counters (packets it decided
+	 * before they reached a port) added to the engine's in stats and
+	 * metrics.  NULL: none. */
+	void (*fast_tick)(void *arg, struct moat_engine *e, uint64_t now_ns);
+	void (*fast_counters)(void *arg, struct moat_counters *c);
+	/* Its own lines after `moat ctl stats` (@prom false) or metrics. */
+	void (*fast_print)(void *arg, struct moat_io_buf *out, bool prom);
+	void *fast_arg;
 };
 
 struct moat_io_bridge;

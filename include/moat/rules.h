@@ -71,6 +71,10 @@ enum moat_pickup { MOAT_PICKUP_OFF = 0, MOAT_PICKUP_LOOSE = 1 };
 enum moat_rst_check { MOAT_RST_CHECK_EXACT = 0, MOAT_RST_CHECK_WINDOW = 1 };
 enum moat_checksum_mode { MOAT_CHECKSUM_VERIFY = 0, MOAT_CHECKSUM_IGNORE = 1 };
 
+/* `options { xdp }`: the XDP fast path of `moat run` (off: not loaded; on:
+ * loaded or moat does not start; auto: loaded where it can be). */
+enum moat_xdp_mode { MOAT_XDP_OFF = 0, MOAT_XDP_ON = 1, MOAT_XDP_AUTO = 2 };
+
 /* State timeouts, in seconds; names as written in `timeout NAME SECONDS`. */
 enum moat_timeout {
 	MOAT_TIMEOUT_TCP_OPENING = 0,     /* tcp.opening: handshake in progress */
@@ -103,6 +107,7 @@ struct moat_options {
 	bool hijack_block;         /* `detect hijack block`: RST both sides */
 	int bogon_set;             /* `bogons @set`: named set index, or -1 */
 	bool nonip_pass;           /* non-IP frames (ARP...) */
+	uint8_t xdp;               /* enum moat_xdp_mode */
 	bool log;                  /* `log` given in options */
 	char log_file[MOAT_OPT_PATH_MAX]; /* "" = the default sink (stderr) */
 	/* IP fragments (src/frag, doc/fragments.md) */
@@ -226,6 +231,25 @@ const char *moat_set_name(const struct moat_set *s); /* "" when inline */
 enum moat_set_kind moat_set_kind(const struct moat_set *s);
 bool moat_set_contains(const struct moat_set *s, const struct moat_addr *a);
 bool moat_set_contains_port(const struct moat_set *s, uint16_t port);
+
+/*
+ * Control plane, for a fast path that must judge addresses as the rules
+ * do (the XDP program's antispoof, src/io/xdp.c): every address of @s as
+ * CIDR prefixes (len in bits of the family), or of the zones' networks
+ * with the zone that owns each (the most specific network's, as
+ * moat_config_zone_by_addr answers).  Stops at and returns @fn's first
+ * nonzero; -EINVAL for a port set, -EAGAIN for an overload target (its
+ * members change at run time), -ENOMEM.
+ */
+int moat_set_walk_prefixes(const struct moat_set *s,
+			   int (*fn)(void *arg, const struct moat_addr *a,
+				     int len, int val),
+			   void *arg);
+int moat_config_zone_walk_prefixes(const struct moat_config *c,
+				   int (*fn)(void *arg,
+					     const struct moat_addr *a,
+					     int len, int zone),
+				   void *arg);
 
 /*
  * The first rule that matches @p entering from zone @in_zone and leaving

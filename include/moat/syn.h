@@ -110,6 +110,14 @@ void moat_syn_keys_fini(struct moat_syn_keys *k);
 const uint8_t *moat_syn_keys_get(struct moat_syn_keys *k, uint64_t counter);
 void moat_syn_keys_advance(struct moat_syn_keys *k, uint64_t now_ns);
 
+/*
+ * Control plane: the key of key epoch @epoch (counter / epoch_counters)
+ * into @out, without touching @k's slots: what the XDP fast path is given
+ * (src/io/xdp.c), the key moat_syn_keys_get() returns for that epoch.
+ */
+void moat_syn_keys_derive(const struct moat_syn_keys *k, uint64_t epoch,
+			  uint8_t out[MOAT_SYN_KEY_LEN]);
+
 /* Control plane, for the CLI: 32 bytes from getrandom(); 0 or -errno. */
 int moat_syn_secret_random(uint8_t out[MOAT_SYN_SECRET_LEN]);
 
@@ -363,6 +371,15 @@ const struct moat_syn_dst_state *
 moat_syn_mode_syn(struct moat_syn_modes *m, const struct moat_addr *dst,
 		  uint16_t port, uint64_t now_ns,
 		  struct moat_syn_mode_event *ev, bool *switched);
+
+/*
+ * @n SYNs to @dst:@port that a fast path in front of the engine answered
+ * (XDP): counted as moat_syn_mode_syn() counts one, with the same
+ * reporting, so the hysteresis sees the flood it no longer receives.
+ */
+void moat_syn_mode_syns(struct moat_syn_modes *m, const struct moat_addr *dst,
+			uint16_t port, uint32_t n, uint64_t now_ns,
+			struct moat_syn_mode_event *ev, bool *switched);
 
 /*
  * Half-open handshakes to @dst:@port changed by @delta (+1 when a SYN

@@ -1,7 +1,9 @@
 /*
  * `moat run -c FILE [-s SOCKET] [--log FILE|-] [--pcap-log FILE]
- *           [--secret FILE] [--io auto|xdp|afpacket]`: filter live traffic as a transparent bridge
- * between the interfaces of the configuration's two zones.
+ *           [--secret FILE] [--io auto|xdp|afpacket] [--xdp[=on|off|auto]]`:
+ * filter live traffic as a transparent bridge between the interfaces of
+ * the configuration's two zones, with the XDP fast path in front of them
+ * when asked for (run_xdp_*() below, src/io/xdp.c).
  *
  * The CLI's part: load the configuration, draw or load the secret, create
  * the engine, open the logs and the bridge (src/io/bridge.c, the loop
@@ -22,6 +24,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -29,6 +32,9 @@
 #include "moat/io_bridge.h"
 #include "moat/io_eventlog.h"
 #include "moat/io_reload.h"
+#ifdef MOAT_HAVE_XDP
+#include "moat/io_xdp.h"
+#endif
 #include "moat/rules.h"
 #include "moat/syn.h"
 
@@ -47,7 +53,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: moat run -c FILE [-s SOCKET] [--log FILE|-] "
 		   "[--pcap-log FILE] [--secret FILE]\n"
 		   "                [--shed-after MS] [--io auto|xdp|afpacket]\n"
-		   "                [--spin-us US]\n"
+		   "                [--spin-us US] [--xdp[=on|off|auto]]\n"
 		   "  -c, --config FILE    the configuration (two zones with interfaces)\n"
 		   "  -s, --socket PATH    control socket (default /run/moat.sock)\n"
 		   "  -l, --log FILE|-     events as JSON lines (- for stdout)\n"
@@ -62,6 +68,10 @@ static void usage(FILE *f)
 		   "                       (default: options { io }, else auto)\n"
 		   "      --spin-us US     after a frame, poll without sleeping this long\n"
 		   "                       (default 200; 0: sleep at once)\n"
+		   "      --xdp[=MODE]     the XDP fast path on both interfaces: SYNs the\n"
+		   "                       engine answers with cookies are answered there\n"
+		   "                       (on: or do not start; auto: where it loads;\n"
+		   "                       off); default: options { xdp }, else off\n"
 		   "      --passthrough    no engine: forward every frame (I/O tests)\n");
 }
 
@@ -155,11 +165,12 @@ static struct moat_config *load_again(void *arg, struct moat_io_buf *out)
 
 /*
  * After the sockets are open, keep only CAP_NET_RAW (send and receive on
- * the packet sockets) and CAP_NET_ADMIN (promiscuous mode, ethtool): drop
+ * the packet sockets), CAP_NET_ADMIN (promiscuous mode, ethtool, detaching
+ * XDP) and, with XDP, CAP_BPF (its maps): drop
  * the rest from the bounding set (prctl) and from the effective, permitted
  * and inheritable sets (capset), without libcap.
  */
-static int drop_capabilities(void)
+static int drop_capabilities(bool keep_bpf)
 {
 	struct __user_cap_header_struct h = {
 		.version = _LINUX_CAPABILITY_VERSION_3,
@@ -168,13 +179,17 @@ static int drop_capabilities(void)
 	uint32_t keep = (1u << CAP_NET_RAW) | (1u << CAP_NET_ADMIN);
 
 	for (int cap = 0; cap < 64; cap++) {
-		if (cap == CAP_NET_RAW || cap == CAP_NET_ADMIN)
+		if (cap == CAP_NET_RAW || cap == CAP_NET_ADMIN ||
+		    (keep_bpf && cap == CAP_BPF))
 			continue;
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno == EINVAL)
 			break;  /* past the kernel's last capability */
 	}
 	memset(d, 0, sizeof(d));
 	d[0].effective = d[0].permitted = keep;
+	/* The XDP maps are written for as long as moat runs. */
+	if (keep_bpf)
+		d[1].effective = d[1].permitted = 1u << (CAP_BPF - 32);
 	if (syscall(SYS_capset, &h, d) < 0)
 		return -errno;
 	return 0;
@@ -198,6 +213,7 @@ struct run_args {
 	long shed_after_ms;
 	int io;                      /* enum moat_io_backend; -1: the config's */
 	long spin_us;                /* -1: the default */
+	int xdp;                     /* enum moat_xdp_mode, or -1: the file's */
 };
 
 static int parse_io(const char *s, int *out)
@@ -235,6 +251,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		{ "shed-after", required_argument, NULL, 'S' },
 		{ "io", required_argument, NULL, 'I' },
 		{ "spin-us", required_argument, NULL, 'W' },
+		{ "xdp", optional_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -244,6 +261,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 	a->socket = "/run/moat.sock";
 	a->io = -1;
 	a->spin_us = -1;
+	a->xdp = -1;
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "c:s:l:p:k:h", opts, NULL)) != -1) {
 		switch (o) {
@@ -273,6 +291,17 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		case 'I':
 			if (parse_io(optarg, &a->io) < 0)
 				return 2;
+			break;
+		case 'X':
+			a->xdp = !optarg || !strcmp(optarg, "on") ? MOAT_XDP_ON
+				 : !strcmp(optarg, "off")        ? MOAT_XDP_OFF
+				 : !strcmp(optarg, "auto")       ? MOAT_XDP_AUTO
+								 : -1;
+			if (a->xdp < 0) {
+				fprintf(stderr, "moat run: --xdp takes on, off "
+					"or auto\n");
+				return 2;
+			}
 			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -325,6 +354,159 @@ static struct moat_io_eventlog *open_log(const struct run_state *st,
 	return l;
 }
 
+/* ---- the XDP fast path (src/io/xdp.c) --------------------------------- */
+
+/* --xdp, else options { xdp }; none without an engine to follow. */
+static int run_xdp_mode(const struct run_state *st, const struct run_args *a,
+			const struct moat_config *cfg)
+{
+	if (!st->engine)
+		return MOAT_XDP_OFF;
+	return a->xdp >= 0 ? a->xdp : moat_config_options(cfg)->xdp;
+}
+
+#ifdef MOAT_HAVE_XDP
+/* What the bridge's hooks need: the program, and the rules in force. */
+static struct run_xdp_ctx {
+	struct moat_io_xdp *x;
+	const struct run_state *st;
+	const struct moat_config *cfg;   /* the rules the maps reflect */
+} run_xdp_ctx;
+
+/* XDP follows the rules in force (reloads change them): with antispoof,
+ * martian sources dropped and zones and bogons checked before answering;
+ * the zones' networks and the bogons rewritten into its maps. */
+static void run_xdp_follow_options(struct run_xdp_ctx *c)
+{
+	const struct moat_config *cfg = moat_io_reload_config(c->st->reload);
+	uint32_t f = moat_io_xdp_flags(c->x) & ~(uint32_t)MOAT_XDP_F_ANTISPOOF;
+	int r;
+
+	if (!cfg || cfg == c->cfg)
+		return;
+	c->cfg = cfg;
+	r = moat_io_xdp_set_rules(c->x, cfg);
+	if (r < 0) {
+		fprintf(stderr, "moat: warning: XDP answers no SYNs: the rules' "
+			"addresses cannot be given to it: %s\n",
+			r == -EAGAIN ? "the bogons set changes at run time"
+				     : strerror(-r));
+		return;
+	}
+	if (moat_config_options(cfg)->antispoof)
+		f |= MOAT_XDP_F_ANTISPOOF;
+	moat_io_xdp_set_flags(c->x, f);
+}
+
+static void run_xdp_tick(void *arg, struct moat_engine *e, uint64_t now_ns)
+{
+	struct run_xdp_ctx *c = arg;
+
+	run_xdp_follow_options(c);
+	moat_io_xdp_tick(c->x, e, now_ns);
+}
+
+static void run_xdp_counters(void *arg, struct moat_counters *c)
+{
+	moat_io_xdp_add_counters(((struct run_xdp_ctx *)arg)->x, c);
+}
+
+static void run_xdp_print(void *arg, struct moat_io_buf *out, bool prom)
+{
+	moat_io_xdp_print(((struct run_xdp_ctx *)arg)->x, out, prom);
+}
+
+/*
+ * Load the program and attach it to both interfaces; the engine exports
+ * its cookie decisions from now on.  NULL when it is not running: *@fatal
+ * says whether moat must not start (mode on) or goes on without (auto).
+ */
+static struct moat_io_xdp *run_xdp_start(struct run_state *st, int mode,
+					 bool *fatal)
+{
+	struct moat_io_xdp *x;
+	char err[512], desc[128];
+	int r = 0;
+
+	*fatal = false;
+	if (mode == MOAT_XDP_OFF)
+		return NULL;
+	x = moat_io_xdp_open(NULL, err, sizeof(err));
+	for (int i = 0; x && r >= 0 && i < 2; i++) {
+		r = moat_io_xdp_attach(x, st->ifname[i], st->zone[i], false,
+				       err, sizeof(err));
+		if (r == MOAT_IO_XDP_MODE_GENERIC)
+			fprintf(stderr, "moat: warning: %s\n", err);
+	}
+	if (x && r >= 0) {
+		/* The bridge's clock (CLOCK_MONOTONIC), the program's too. */
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		r = moat_io_xdp_push_keys(x, st->engine,
+					  (uint64_t)ts.tv_sec * 1000000000u +
+					  (uint64_t)ts.tv_nsec);
+		if (r < 0)
+			snprintf(err, sizeof(err), "XDP: keys: %s",
+				 strerror(-r));
+	}
+	if (!x || r < 0) {
+		moat_io_xdp_close(x);
+		*fatal = mode == MOAT_XDP_ON;
+		fprintf(stderr, "moat%s: %s%s\n", *fatal ? " run" : "", err,
+			*fatal ? "" : "; going on without the XDP fast path");
+		return NULL;
+	}
+	moat_engine_cookie_export(st->engine, true);
+	run_xdp_ctx.x = x;
+	run_xdp_ctx.st = st;
+	run_xdp_follow_options(&run_xdp_ctx);
+	fprintf(stderr, "moat: XDP fast path on %s\n",
+		moat_io_xdp_describe(x, desc, sizeof(desc)));
+	return x;
+}
+
+static void run_xdp_hooks(struct moat_io_xdp *x, struct moat_io_bridge_conf *bc)
+{
+	if (!x)
+		return;
+	bc->fast_tick = run_xdp_tick;
+	bc->fast_counters = run_xdp_counters;
+	bc->fast_print = run_xdp_print;
+	bc->fast_arg = &run_xdp_ctx;
+}
+
+static void run_xdp_stop(struct moat_io_xdp *x)
+{
+	moat_io_xdp_close(x);
+}
+#else
+struct moat_io_xdp;
+
+static struct moat_io_xdp *run_xdp_start(struct run_state *st, int mode,
+					 bool *fatal)
+{
+	(void)st;
+	*fatal = mode == MOAT_XDP_ON;
+	if (mode != MOAT_XDP_OFF)
+		fprintf(stderr, "moat%s: this moat was built without the XDP "
+			"fast path (needs clang and libbpf-dev)%s\n",
+			*fatal ? " run" : "", *fatal ? "" : "; going on without");
+	return NULL;
+}
+
+static void run_xdp_hooks(struct moat_io_xdp *x, struct moat_io_bridge_conf *bc)
+{
+	(void)x;
+	(void)bc;
+}
+
+static void run_xdp_stop(struct moat_io_xdp *x)
+{
+	(void)x;
+}
+#endif
+
 static int serve(struct run_state *st, const struct run_args *a,
 		 struct moat_io_eventlog *log)
 {
@@ -340,20 +522,27 @@ static int serve(struct run_state *st, const struct run_args *a,
 		.spin_us = a->spin_us,
 	};
 	const struct moat_config *cfg = moat_io_reload_config(st->reload);
+	struct moat_io_xdp *xdp;
 	struct moat_io_bridge *b;
 	char err[512];
+	bool fatal;
 	int r;
 
+	xdp = run_xdp_start(st, run_xdp_mode(st, a, cfg), &fatal);
+	if (fatal)
+		return 1;
+	run_xdp_hooks(xdp, &bc);
 	b = moat_io_bridge_create(&bc, err, sizeof(err));
 	if (!b) {
 		fprintf(stderr, "moat run: %s\n", err);
+		run_xdp_stop(xdp);
 		return 1;
 	}
 	if (moat_io_bridge_note(b)[0])
 		fprintf(stderr, "moat: %s\n", moat_io_bridge_note(b));
 	warn_offloads(moat_io_bridge_port(b, 0));
 	warn_offloads(moat_io_bridge_port(b, 1));
-	r = drop_capabilities();
+	r = drop_capabilities(xdp != NULL);
 	if (r < 0)
 		fprintf(stderr, "moat run: warning: capabilities kept: %s\n",
 			strerror(-r));
@@ -366,6 +555,7 @@ static int serve(struct run_state *st, const struct run_args *a,
 	moat_io_bridge_print(b, stdout);
 	fflush(stdout);
 	moat_io_bridge_destroy(b);
+	run_xdp_stop(xdp);
 	if (r < 0)
 		fprintf(stderr, "moat run: %s\n", strerror(-r));
 	return r < 0 ? 1 : 0;

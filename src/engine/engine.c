@@ -180,6 +180,8 @@ int moat_engine_reload(struct moat_engine *e, const struct moat_config *cfg)
 	moat_engine_src_reload(e, ruleconn);
 	moat_engine_hijack_set_block(e, e->opt.hijack_block);
 	moat_engine_frag_reload(e);
+	/* New rules may pass other destinations with other modes. */
+	moat_engine_cookie_all_off(e);
 	return 0;
 }
 
@@ -188,6 +190,9 @@ void moat_engine_set_syncookies(struct moat_engine *e, int mode)
 	/* Read with every SYN (mode_in_force in the glue): nothing to
 	 * push into the SYN proxy. */
 	e->syncookies_forced = mode;
+	/* A fast path answering for the engine starts over from the
+	 * engine's next answers under the new mode. */
+	moat_engine_cookie_all_off(e);
 }
 
 const struct moat_counters *moat_engine_counters(const struct moat_engine *e)

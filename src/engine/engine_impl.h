@@ -99,6 +99,13 @@ struct moat_engine {
 
 	uint8_t secret[32];
 	uint8_t mod_key[16];                /* modulate.c: from the secret */
+
+	struct {                            /* cookie_export.c */
+		bool on;
+		bool lost;                  /* a record was lost: send `all` */
+		int head, count;
+		struct moat_engine_cookie_dst ring[MOAT_ENGINE_COOKIE_RING];
+	} cx;
 };
 
 /* engine.c: decide the packet in flight: verdict and reason, both
@@ -150,6 +157,13 @@ void moat_engine_say_line(struct moat_engine *e, const char *fmt, ...)
 		if ((e)->explain)                                              \
 			moat_engine_say_line((e), __VA_ARGS__);                \
 	} while (0)
+
+/* cookie_export.c: record the engine's cookie decisions (engine.h). */
+void moat_engine_cookie_answered(struct moat_engine *e,
+				 const struct moat_pkt *p);
+void moat_engine_cookie_state(struct moat_engine *e,
+			      const struct moat_addr *dst, uint16_t port);
+void moat_engine_cookie_all_off(struct moat_engine *e);
 
 /* limit.c */
 bool moat_bucket_take(struct moat_bucket *b, uint32_t count,

@@ -67,6 +67,8 @@ static void log_mode_event(struct moat_engine *e,
 						   MOAT_EV_SYNCOOKIES);
 
 	e->mode_switches++;
+	if (!ev->cookies)
+		moat_engine_cookie_state(e, &ev->dst, ev->port);
 	/* The protected service, as a SYN to it carries it. */
 	out->key.dst = ev->dst;
 	out->key.dport = ev->port;
@@ -90,6 +92,22 @@ void moat_engine_syn_tick(struct moat_engine *e, uint64_t now_ns,
 	for (uint32_t i = 0; i < rep.mode_events && i < MOAT_SYN_TICK_EVENTS;
 	     i++)
 		log_mode_event(e, &rep.ev[i]);
+}
+
+void moat_engine_cookie_syns(struct moat_engine *e,
+			     const struct moat_syn_dst_key *key, uint32_t n,
+			     uint64_t now_ns)
+{
+	struct moat_syn_mode_event ev;
+	struct moat_addr dst;
+	bool switched;
+
+	memcpy(dst.b, key->addr, sizeof(dst.b));
+	dst.family = key->family;
+	moat_syn_mode_syns(moat_syn_modes(e->syn), &dst, key->port, n, now_ns,
+			   &ev, &switched);
+	if (switched)
+		log_mode_event(e, &ev);
 }
 
 bool moat_engine_syn_owns(const struct moat_ct_entry *ent)
@@ -132,6 +150,8 @@ static void answer_cookie(struct moat_engine *e, struct moat_flight *fl)
 	moat_engine_say(e, "synproxy: answering with a cookie");
 	r = moat_syn_answer_syn(e->syn, &fl->p, fl->res->in_zone, fl->now,
 				fl->out);
+	if (r == MOAT_R_SYN_COOKIE_SENT)
+		moat_engine_cookie_answered(e, &fl->p);
 	e->cnt.emitted += fl->out->count - before;
 	moat_engine_finish(e, fl, MOAT_VERDICT_DROP, r);
 }

@@ -58,6 +58,13 @@ struct moat_io_bridge {
 	uint64_t last_frame;      /* CLOCK_MONOTONIC of the last batch with frames */
 	struct moat_emit emit;
 	struct moat_event events[MOAT_IO_EVENTS_BATCH];
+	/* The fast path in front of the ports (conf), and the engine's
+	 * counters with its own added, for stats. */
+	void (*fast_tick)(void *arg, struct moat_engine *e, uint64_t now_ns);
+	void (*fast_counters)(void *arg, struct moat_counters *c);
+	void (*fast_print)(void *arg, struct moat_io_buf *out, bool prom);
+	void *fast_arg;
+	struct moat_counters with_fast;
 };
 
 static volatile sig_atomic_t got_stop, got_hup;
@@ -246,6 +253,8 @@ static void tick(struct moat_io_bridge *b)
 		moat_emit_reset(&b->emit);
 		moat_engine_tick(b->engine, b->now, &b->emit);
 		send_emitted(b);
+		if (b->fast_tick)
+			b->fast_tick(b->fast_arg, b->engine, b->now);
 	}
 	for (int i = 0; i < 2; i++) {
 		moat_io_port_flush(b->ports[i]);
@@ -364,6 +373,11 @@ static void stats_view(struct moat_io_bridge *b, struct moat_io_stats_view *v,
 	v->c = zero;
 	if (b->engine) {
 		v->c = moat_engine_counters(b->engine);
+		if (b->fast_counters) {
+			b->with_fast = *v->c;
+			b->fast_counters(b->fast_arg, &b->with_fast);
+			v->c = &b->with_fast;
+		}
 		/* A counter, not a walk: stats and metrics are scraped often,
 		 * and walking a million flows would stall the packet loop. */
 		v->flows = moat_engine_flow_count(b->engine);
@@ -397,6 +411,9 @@ static int handle_ctl(void *arg, const struct moat_io_ctl_req *req,
 			moat_io_stats_json(out, &v);
 		else
 			moat_io_stats_text(out, &v);
+		if (b->fast_print && !req->json)
+			b->fast_print(b->fast_arg, out,
+				      req->cmd == MOAT_IO_CTL_METRICS);
 		return 0;
 	case MOAT_IO_CTL_FLOWS:
 		if (b->engine) {
@@ -498,6 +515,10 @@ struct moat_io_bridge *moat_io_bridge_create(const struct moat_io_bridge_conf *c
 	b->shed_after_ns = c->shed_after_ns ? c->shed_after_ns : SHED_ON_NS;
 	b->spin_ns = c->spin_us < 0 ? MOAT_IO_SPIN_US * 1000u
 				    : (uint64_t)c->spin_us * 1000u;
+	b->fast_tick = c->fast_tick;
+	b->fast_counters = c->fast_counters;
+	b->fast_print = c->fast_print;
+	b->fast_arg = c->fast_arg;
 	if (c->ctl_path) {
 		b->ctl = moat_io_ctl_open(c->ctl_path, handle_ctl, b);
 		if (!b->ctl) {
@@ -634,6 +655,8 @@ void moat_io_bridge_print(struct moat_io_bridge *b, FILE *f)
 	stats_view(b, &v, &zero, &es);
 	moat_io_buf_init(&out);
 	moat_io_stats_text(&out, &v);
+	if (b->fast_print)
+		b->fast_print(b->fast_arg, &out, false);
 	fputs(out.p ? out.p : "", f);
 	if (b->emit_no_port)
 		fprintf(f, "emitted-without-port %llu\n",

@@ -113,6 +113,10 @@ bool moat_rule_lpm_covers(const struct lpm *l, int fam, u128 lo, u128 hi);
 bool moat_rule_lpm_superset(const struct lpm *a, const struct lpm *b);
 void moat_rule_lpm_print(const struct lpm *l, FILE *f);
 int moat_rule_lpm_to_prefixes(const struct lpm *l, struct prefix_vec *pv);
+int moat_rule_lpm_walk(const struct lpm *l,
+		       int (*fn)(void *arg, const struct moat_addr *a, int len,
+				 int val),
+		       void *arg);
 uint8_t moat_rule_lpm_families(const struct lpm *l);
 
 /* ---- port ranges (ports.c) -------------------------------------------- */

@@ -457,3 +457,53 @@ int moat_rule_lpm_to_prefixes(const struct lpm *l, struct prefix_vec *pv)
 			return -ENOMEM;
 	return 0;
 }
+
+/* The address of the first key of a prefix, in moat's form. */
+static void addr_of_key(struct moat_addr *a, int fam, u128 lo)
+{
+	uint8_t b[16];
+
+	if (fam == FAM4) {
+		for (int i = 0; i < 4; i++)
+			b[i] = (uint8_t)(lo >> (24 - 8 * i));
+		moat_addr_from_v4(a, b);
+		return;
+	}
+	for (int i = 0; i < 16; i++)
+		b[i] = (uint8_t)(lo >> (120 - 8 * i));
+	moat_addr_from_v6(a, b);
+}
+
+int moat_rule_lpm_walk(const struct lpm *l,
+		       int (*fn)(void *arg, const struct moat_addr *a, int len,
+				 int val),
+		       void *arg)
+{
+	struct prefix_vec pv = { 0 };
+	struct moat_addr a;
+	int r = 0;
+
+	for (uint32_t f = 0; f < 2 && r == 0; f++) {
+		uint32_t n = f ? l->n6 : l->n4;
+
+		for (uint32_t i = 0; i < n && r == 0; i++) {
+			int32_t val = f ? l->val6[i] : l->val4[i];
+
+			if (val < 0)
+				continue;
+			pv.n = 0;
+			if (interval_prefixes(&pv, f ? FAM6 : FAM4,
+					      f ? l->lo6[i] : l->lo4[i],
+					      f ? l->hi6[i] : l->hi4[i]) < 0) {
+				r = -ENOMEM;
+				break;
+			}
+			for (int k = 0; k < pv.n && r == 0; k++) {
+				addr_of_key(&a, f ? FAM6 : FAM4, pv.v[k].lo);
+				r = fn(arg, &a, pv.v[k].len, val);
+			}
+		}
+	}
+	prefix_vec_free(&pv);
+	return r;
+}

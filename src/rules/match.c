@@ -8,6 +8,7 @@
  * is one bisection over an interval table, each port test one bisection
  * over ranges.  Every loop is bounded by the size of the configuration.
  */
+#include <errno.h>
 #include "rules/internal.h"
 
 int moat_rule_proto_class(uint8_t proto, uint8_t ipv)
@@ -41,6 +42,27 @@ bool moat_set_contains_port(const struct moat_set *s, uint16_t port)
 bool moat_zone_contains(const struct moat_zone *z, const struct moat_addr *a)
 {
 	return z && moat_set_contains(z->networks, a);
+}
+
+int moat_set_walk_prefixes(const struct moat_set *s,
+			   int (*fn)(void *arg, const struct moat_addr *a,
+				     int len, int val),
+			   void *arg)
+{
+	if (!s || s->kind != MOAT_SET_ADDR)
+		return -EINVAL;
+	if (s->overload)
+		return -EAGAIN;
+	return moat_rule_lpm_walk(&s->lpm, fn, arg);
+}
+
+int moat_config_zone_walk_prefixes(const struct moat_config *c,
+				   int (*fn)(void *arg,
+					     const struct moat_addr *a,
+					     int len, int zone),
+				   void *arg)
+{
+	return moat_rule_lpm_walk(&c->zone_map, fn, arg);
 }
 
 int moat_config_zone_by_addr(const struct moat_config *c,

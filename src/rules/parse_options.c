@@ -69,6 +69,7 @@ void moat_options_defaults(struct moat_options *o)
 	o->random_id = MOAT_DEFAULT_RANDOM_ID;
 	o->tcp_reserved_clear = MOAT_DEFAULT_TCP_RESERVED_CLEAR;
 	o->io = MOAT_DEFAULT_IO;
+	o->xdp = MOAT_DEFAULT_XDP;
 }
 
 /* One of @words (NULL-terminated): its index, or -1 after an error. */
@@ -288,6 +289,11 @@ static int opt_value(struct parser *P, const char *key, struct moat_options *o)
 	}
 	if (!strcmp(key, "nonip"))
 		return set_bool(P, nonip, "'pass' or 'drop'", &o->nonip_pass);
+	/* The same three words, in the same order, as syncookies. */
+	_Static_assert(MOAT_XDP_OFF == 0 && MOAT_XDP_ON == 1 &&
+		       MOAT_XDP_AUTO == 2, "xdp takes the words of cookies[]");
+	if (!strcmp(key, "xdp"))
+		return set_flag(P, cookies, "'off', 'on' or 'auto'", &o->xdp);
 	if (!strcmp(key, "log"))
 		return opt_log(P, o);
 	if (!strcmp(key, "bogons"))
@@ -316,7 +322,7 @@ static const char *const option_keys[] = {
 	"syncookies-threshold", "syncookies-rate", "syncookies-quiet",
 	"rst-check", "checksum", "detect", "nonip", "log", "bogons",
 	"frag-max", "frag-timeout", "max-mss", "min-ttl", "random-id",
-	"tcp-reserved", "io",
+	"tcp-reserved", "io", "xdp",
 };
 enum { NKEYS = sizeof(option_keys) / sizeof(option_keys[0]) };
 

@@ -86,6 +86,8 @@ static void print_options(const struct moat_options *o, FILE *f)
 	if (o->log)
 		fprintf(f, "\n    log \"%s\"", o->log_file);
 	print_frag_scrub(o, f);
+	if (o->xdp != MOAT_XDP_OFF)
+		fprintf(f, "\n    xdp %s", cookies[o->xdp % 3]);
 	fputs("\n}\n", f);
 }
 

@@ -119,6 +119,12 @@ const uint8_t *moat_syn_keys_get(struct moat_syn_keys *k, uint64_t counter)
 	return k->slot[i].key;
 }
 
+void moat_syn_keys_derive(const struct moat_syn_keys *k, uint64_t epoch,
+			  uint8_t out[MOAT_SYN_KEY_LEN])
+{
+	derive(k->secret, kdf_label, epoch, out, MOAT_SYN_KEY_LEN);
+}
+
 void moat_syn_keys_advance(struct moat_syn_keys *k, uint64_t now_ns)
 {
 	uint64_t c = moat_syn_counter(now_ns);

@@ -252,6 +252,23 @@ syn_mode_syn_hashed(struct moat_syn_modes *m, uint32_t h,
 	return &s->st;
 }
 
+void moat_syn_mode_syns(struct moat_syn_modes *m, const struct moat_addr *dst,
+			uint16_t port, uint32_t n, uint64_t now_ns,
+			struct moat_syn_mode_event *ev, bool *switched)
+{
+	struct moat_syn_dst_slot *s;
+
+	*switched = false;
+	if (n == 0)
+		return;
+	s = find_or_add(m, syn_hash_dst(m->seed, dst, port), dst, port, now_ns);
+	roll(&s->st, now_ns);
+	s->st.syn_cur = s->st.syn_cur > UINT32_MAX - n ? UINT32_MAX
+						       : s->st.syn_cur + n;
+	s->st.last_ns = now_ns;
+	*switched = evaluate(m, s, now_ns, ev);
+}
+
 const struct moat_syn_dst_state *
 moat_syn_mode_syn(struct moat_syn_modes *m, const struct moat_addr *dst,
 		  uint16_t port, uint64_t now_ns,

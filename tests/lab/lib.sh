@@ -101,3 +101,21 @@ probes_ok() {
 	[ $((PROBE_OK * 100)) -ge $((PROBE_N * 99)) ] &&
 		awk -v m="$PMAX" 'BEGIN { exit !(m != "nan" && m < 1000) }'
 }
+
+# XDP_TX (and XDP_REDIRECT) onto a veth arrives only when the peer runs an
+# XDP program (LAB-NOTES.md, December): attach an XDP_PASS program to the
+# peers of moat's out0 (the router's lan0) and in0 (the server's eth0).
+# Fails where the kernel cannot attach native XDP to a veth.
+xdp_peers_on() {
+	local obj=$top/build/src/xdp/moat_xdp_pass.bpf.o
+	[ -f "$obj" ] || fail "no $obj (build with clang and libbpf-dev)"
+	lab exec router ip link set dev lan0 xdpdrv obj "$obj" sec xdp &&
+		lab exec server ip link set dev eth0 xdpdrv obj "$obj" sec xdp
+}
+
+# A counter of moat's XDP program from `moat ctl stats` (its `xdp` line).
+xdp_count() {
+	lab ctl stats | awk -v k="$1" '$1 == "xdp" {
+		for (i = 2; i < NF; i += 2) if ($i == k) n = $(i + 1) }
+		END { print n + 0 }'
+}

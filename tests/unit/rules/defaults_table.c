@@ -80,6 +80,7 @@ static void check_options(const struct moat_options *o)
 	same("tcp-reserved clear", p, o->tcp_reserved_clear,
 	     MOAT_DEFAULT_TCP_RESERVED_CLEAR);
 	same("io", p, o->io, MOAT_DEFAULT_IO);
+	same("xdp", p, o->xdp, MOAT_DEFAULT_XDP);
 }
 
 static void check_modules(const struct moat_options *o)
@@ -151,6 +152,8 @@ static void print_options(const struct moat_options *o)
 	printf("tcp-reserved %s\n", word(o->tcp_reserved_clear, "clear", "keep"));
 	printf("io %s\n", o->io == MOAT_OPT_IO_XDP ? "xdp"
 			   : o->io == MOAT_OPT_IO_AFPACKET ? "afpacket" : "auto");
+	printf("xdp %s\n", o->xdp == MOAT_XDP_ON ? "on"
+			    : o->xdp == MOAT_XDP_AUTO ? "auto" : "off");
 }
 
 int main(void)

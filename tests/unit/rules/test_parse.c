@@ -61,7 +61,8 @@ static const struct row rows[] = {
 	  "options { policy pass; syncookies on; antispoof off; max-flows 1024\n"
 	  "pickup loose; timeout tcp.established 3600; timeout icmp 5\n"
 	  "syncookies-threshold 10; syncookies-rate 500/second; syncookies-quiet 3\n"
-	  "rst-check window; checksum ignore; detect hijack; nonip drop; log \"/tmp/x\" }\n",
+	  "rst-check window; checksum ignore; detect hijack; nonip drop; log \"/tmp/x\"\n"
+	  "xdp auto }\n",
 	  true, { { 0 } } },
 	{ "rule options",
 	  ZONES "set bad = { }\n"
@@ -292,6 +293,7 @@ static void test_defaults(void **state)
 	assert_int_equal(o->checksum, MOAT_CHECKSUM_VERIFY);
 	assert_false(o->detect_hijack);
 	assert_true(o->nonip_pass);
+	assert_int_equal(o->xdp, MOAT_XDP_OFF);
 	assert_false(o->log);
 	assert_int_equal(moat_config_zone_count(c), 0);
 	assert_int_equal(moat_config_default_zone(c), -1);
@@ -323,6 +325,7 @@ static void test_options(void **state)
 	assert_int_equal(o->checksum, MOAT_CHECKSUM_IGNORE);
 	assert_true(o->detect_hijack);
 	assert_false(o->nonip_pass);
+	assert_int_equal(o->xdp, MOAT_XDP_AUTO);
 	assert_true(o->log);
 	assert_string_equal(o->log_file, "/tmp/x");
 	assert_string_equal(moat_timeout_name(MOAT_TIMEOUT_UDP_FIRST), "udp.first");
