@@ -84,3 +84,28 @@ probes_ok() {
 	[ $((PROBE_OK * 100)) -ge $((PROBE_N * 99)) ] &&
 		awk -v m="$PMAX" 'BEGIN { exit !(m != "nan" && m < 1000) }'
 }
+
+# --- IPv6 (scripts/lab's dual-stack addresses, tests/lab/test_ipv6.sh) ---
+SERVER6=2001:db8:1::10
+
+# curl from the client to an IPv6 URL; prints curl's exit code.
+curl6_rc() {
+	local rc=0
+	lab exec client curl -6 -g -s -o /dev/null --connect-timeout "${2:-2}" \
+		--max-time "${2:-2}" "$1" || rc=$?
+	echo "$rc"
+}
+
+# The 10 MB file over IPv6, sha256 compared.
+bigfile6_ok() {
+	local got want
+	want=$(cat "$STATE/big.sha256")
+	got=$(lab exec client curl -6 -g -s --max-time "${1:-30}" ${2:-} \
+		"http://[$SERVER6]/big.bin" | sha256sum | cut -d' ' -f1)
+	[ "$got" = "$want" ]
+}
+
+# flood_and_probe with IPv6 flood and probes (scripts/lab LAB_FAMILY=6).
+flood6_and_probe() {
+	LAB_FAMILY=6 flood_and_probe "$@"
+}
