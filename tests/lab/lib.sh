@@ -77,6 +77,7 @@ flood_and_probe() {
 	printf '  %-22s flood %7s pps   ok %3s/%s   connect p50 %s ms  p99 %s ms  max %s ms\n' \
 		"$label" "$FLOOD_PPS" "$PROBE_OK" "$n" "$P50" "$P99" "$PMAX"
 	[ -z "$why" ] || echo "    $why"
+	flood_gen_note
 }
 
 # At least 99 % of the probes succeeded within 1 s.
@@ -108,4 +109,10 @@ bigfile6_ok() {
 # flood_and_probe with IPv6 flood and probes (scripts/lab LAB_FAMILY=6).
 flood6_and_probe() {
 	LAB_FAMILY=6 flood_and_probe "$@"
+}
+
+# --- the flood generator (scripts/lab: bench/lab/synflood, else trafgen) ---
+# Says which generator the last `lab flood` used.
+flood_gen_note() {
+	[ ! -s "$STATE/flood.gen" ] || echo "    generator: $(cat "$STATE/flood.gen")"
 }

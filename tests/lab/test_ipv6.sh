@@ -10,6 +10,8 @@
 #   attacker (trafgen, v6) ----+- internet - router - out0 [moat] in0 - server
 #   sink <- SYN-ACKs to 2001:db8:8000::/33
 . "$(dirname "$0")/lib.sh"
+# The flood at trafgen's rate, as test_synflood's (which says why).
+export LAB_FLOODGEN=${LAB_FLOODGEN:-trafgen}
 start_moat
 
 page6() {
