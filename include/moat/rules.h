@@ -214,6 +214,22 @@ int moat_config_zone_by_name(const struct moat_config *c, const char *name);
 int moat_config_zone_by_addr(const struct moat_config *c,
 			     const struct moat_addr *a);
 int moat_config_default_zone(const struct moat_config *c);
+
+/* The bridge placement (`moat run`): the two zones moat stands between. */
+struct moat_bridge_ports {
+	int zone[2];              /* zone indices, in file order */
+};
+
+/*
+ * Whether @c can run as a transparent bridge: exactly two zones name an
+ * interface, and not the same one.  Returns 0 and fills @ports (when not
+ * NULL); else -EINVAL and, when @d is not NULL, adds one diagnostic of
+ * @severity (enum moat_diag_severity) saying why, at the zone concerned.
+ * `moat run` and `moat check` both ask this, so they cannot disagree.
+ */
+int moat_config_bridge_ports(const struct moat_config *c,
+			     struct moat_bridge_ports *ports,
+			     struct moat_diags *d, int severity);
 bool moat_zone_contains(const struct moat_zone *z, const struct moat_addr *a);
 
 int moat_config_rule_count(const struct moat_config *c);

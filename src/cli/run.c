@@ -108,31 +108,40 @@ static struct moat_config *load(const char *path, struct moat_io_buf *out)
 	return c;
 }
 
-/* The two zones that name an interface; -1 unless there are exactly two. */
+/*
+ * The two zones moat bridges and their interfaces, or -1 with the reason
+ * in @out: moat_config_bridge_ports decides, the same function `moat
+ * check` asks, so what check accepts without a warning runs.
+ */
+static int bridge_ports(const struct moat_config *c, struct moat_bridge_ports *bp,
+			struct moat_io_buf *out)
+{
+	struct moat_diags *d = calloc(1, sizeof(*d));
+	int r;
+
+	if (!d) {
+		moat_io_buf_printf(out, "out of memory\n");
+		return -1;
+	}
+	moat_diags_init(d);
+	r = moat_config_bridge_ports(c, bp, d, MOAT_DIAG_ERROR);
+	diags_to(d, out);
+	free(d);
+	return r < 0 ? -1 : 0;
+}
+
 static int find_ports(struct run_state *st, const struct moat_config *c,
 		      struct moat_io_buf *out)
 {
-	int n = 0;
+	struct moat_bridge_ports bp;
 
-	for (int z = 0; z < moat_config_zone_count(c); z++) {
-		const struct moat_zone *zone = moat_config_zone(c, z);
-
-		if (!zone->ifname[0])
-			continue;
-		if (n == 2) {
-			moat_io_buf_printf(out, "bridge mode takes exactly two "
-					   "zones with an interface\n");
-			return -1;
-		}
-		snprintf(st->ifbuf[n], sizeof(st->ifbuf[n]), "%s", zone->ifname);
-		st->ifname[n] = st->ifbuf[n];
-		st->zone[n] = z;
-		n++;
-	}
-	if (n != 2) {
-		moat_io_buf_printf(out, "bridge mode needs two zones with an "
-				   "`interface`; found %d\n", n);
+	if (bridge_ports(c, &bp, out) < 0)
 		return -1;
+	for (int i = 0; i < 2; i++) {
+		snprintf(st->ifbuf[i], sizeof(st->ifbuf[i]), "%s",
+			 moat_config_zone(c, bp.zone[i])->ifname);
+		st->ifname[i] = st->ifbuf[i];
+		st->zone[i] = bp.zone[i];
 	}
 	return 0;
 }
@@ -146,13 +155,19 @@ static struct moat_config *load_again(void *arg, struct moat_io_buf *out)
 {
 	const struct run_state *st = arg;
 	struct moat_config *c = load(st->path, out);
+	struct moat_bridge_ports bp;
 
 	if (!c)
 		return NULL;
+	if (bridge_ports(c, &bp, out) < 0) {
+		moat_config_destroy(c);
+		return NULL;
+	}
 	/* The sockets are open on the old interfaces: a new pairing needs a
 	 * restart, and zone indices must keep their meaning for the flows. */
 	for (int i = 0; i < 2; i++) {
-		if (moat_config_zone_by_ifname(c, st->ifname[i]) != st->zone[i]) {
+		if (bp.zone[i] != st->zone[i] ||
+		    strcmp(moat_config_zone(c, bp.zone[i])->ifname, st->ifname[i])) {
 			moat_io_buf_printf(out, "%s: interface %s changed zone; "
 					   "restart moat to apply\n",
 					   st->path, st->ifname[i]);

@@ -94,6 +94,7 @@ flood_and_probe() {
 	printf '  %-22s flood %7s pps   ok %3s/%s   connect p50 %s ms  p99 %s ms  max %s ms\n' \
 		"$label" "$FLOOD_PPS" "$PROBE_OK" "$n" "$P50" "$P99" "$PMAX"
 	[ -z "$why" ] || echo "    $why"
+	flood_gen_note
 }
 
 # At least 99 % of the probes succeeded within 1 s.
@@ -118,4 +119,35 @@ xdp_count() {
 	lab ctl stats | awk -v k="$1" '$1 == "xdp" {
 		for (i = 2; i < NF; i += 2) if ($i == k) n = $(i + 1) }
 		END { print n + 0 }'
+}
+
+# --- IPv6 (scripts/lab's dual-stack addresses, tests/lab/test_ipv6.sh) ---
+SERVER6=2001:db8:1::10
+
+# curl from the client to an IPv6 URL; prints curl's exit code.
+curl6_rc() {
+	local rc=0
+	lab exec client curl -6 -g -s -o /dev/null --connect-timeout "${2:-2}" \
+		--max-time "${2:-2}" "$1" || rc=$?
+	echo "$rc"
+}
+
+# The 10 MB file over IPv6, sha256 compared.
+bigfile6_ok() {
+	local got want
+	want=$(cat "$STATE/big.sha256")
+	got=$(lab exec client curl -6 -g -s --max-time "${1:-30}" ${2:-} \
+		"http://[$SERVER6]/big.bin" | sha256sum | cut -d' ' -f1)
+	[ "$got" = "$want" ]
+}
+
+# flood_and_probe with IPv6 flood and probes (scripts/lab LAB_FAMILY=6).
+flood6_and_probe() {
+	LAB_FAMILY=6 flood_and_probe "$@"
+}
+
+# --- the flood generator (scripts/lab: bench/lab/synflood, else trafgen) ---
+# Says which generator the last `lab flood` used.
+flood_gen_note() {
+	[ ! -s "$STATE/flood.gen" ] || echo "    generator: $(cat "$STATE/flood.gen")"
 }

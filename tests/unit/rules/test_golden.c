@@ -1,7 +1,8 @@
 /*
  * Golden files: each tests/golden/rules/NAME.conf is loaded and its printed
  * compiled form (or, when invalid, its diagnostics) compared byte for byte
- * with NAME.expected.  A difference fails the test and shows a diff; the
+ * with NAME.expected.  The diagnostics are those `moat check` gives: the
+ * loader's, then whether `moat run` can bridge it (a warning).  A difference fails the test and shows a diff; the
  * expected file is never rewritten by the test.  To accept a change, copy
  * the NAME.actual file the failing run leaves in the build directory.
  * Each valid file's printed form must also load and print the same again.
@@ -48,8 +49,10 @@ static char *render(const char *path)
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
-	if (c)
+	if (c) {
 		moat_config_print(c, f);
+		moat_config_bridge_ports(c, NULL, d, MOAT_DIAG_WARNING);
+	}
 	for (int i = 0; i < d->count; i++) {
 		const char *base = strrchr(d->d[i].file, '/');
 
