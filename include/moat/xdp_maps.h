@@ -28,7 +28,11 @@
 
 enum {
 	MOAT_XDP_DSTS_MAX = 4096,     /* destinations in cookie mode at once */
-	MOAT_XDP_XSKS_MAX = 64,       /* rx queues an AF_XDP socket can take */
+	/* AF_XDP sockets: interface number i of the attach order (the
+	 * bridge's port i) owns entries i * PER_PORT + queue, so two
+	 * interfaces share the one map without colliding on queue 0. */
+	MOAT_XDP_XSKS_PER_PORT = 32,
+	MOAT_XDP_XSKS_MAX = 64,       /* two bridge ports' worth */
 	MOAT_XDP_KEY_LEN = 16,        /* a SipHash-2-4 key (moat/cookie_core.h) */
 };
 
@@ -81,6 +85,8 @@ struct moat_xdp_src_val {
 struct moat_xdp_port {
 	int32_t zone;
 	uint32_t has_networks;        /* the zone declares networks */
+	uint32_t xsk_base;            /* its AF_XDP sockets in xsks_map */
+	uint32_t pad;
 };
 
 /* A cookie SYN-ACK the program sent, for the retransmit table. */

@@ -495,6 +495,31 @@ static void run_xdp_stop(struct moat_io_xdp *x)
 {
 	moat_io_xdp_close(x);
 }
+
+/*
+ * With the program in front, AF_XDP ports take their frames from its
+ * XSKMAP (libxdp's own program could not attach beside it): @fds, one
+ * entry per port, filled here.
+ */
+static void run_xdp_share_map(struct moat_io_xdp *x, int fds[2],
+			      struct moat_io_bridge_conf *bc)
+{
+	if (!x || bc->io == MOAT_IO_AFPACKET)
+		return;
+	fds[0] = fds[1] = moat_xdp_xsk_map_fd(x);
+	if (fds[0] >= 0)
+		bc->xsks_map_fd = fds;
+}
+
+/* The ports are AF_XDP sockets in its map: what the program does not
+ * answer goes to them instead of the kernel. */
+static int run_xdp_redirect(struct moat_io_xdp *x, struct moat_io_bridge *b)
+{
+	if (!x || moat_io_bridge_port(b, 0)->backend != MOAT_IO_AFXDP)
+		return 0;
+	return moat_io_xdp_set_flags(x, moat_io_xdp_flags(x) |
+					MOAT_XDP_F_REDIRECT);
+}
 #else
 struct moat_io_xdp;
 
@@ -520,6 +545,21 @@ static void run_xdp_stop(struct moat_io_xdp *x)
 {
 	(void)x;
 }
+
+static void run_xdp_share_map(struct moat_io_xdp *x, int fds[2],
+			      struct moat_io_bridge_conf *bc)
+{
+	(void)x;
+	(void)fds;
+	(void)bc;
+}
+
+static int run_xdp_redirect(struct moat_io_xdp *x, struct moat_io_bridge *b)
+{
+	(void)x;
+	(void)b;
+	return 0;
+}
 #endif
 
 static int serve(struct run_state *st, const struct run_args *a,
@@ -539,6 +579,7 @@ static int serve(struct run_state *st, const struct run_args *a,
 	const struct moat_config *cfg = moat_io_reload_config(st->reload);
 	struct moat_io_xdp *xdp;
 	struct moat_io_bridge *b;
+	int map_fds[2] = { -1, -1 };
 	char err[512];
 	bool fatal;
 	int r;
@@ -547,9 +588,18 @@ static int serve(struct run_state *st, const struct run_args *a,
 	if (fatal)
 		return 1;
 	run_xdp_hooks(xdp, &bc);
+	run_xdp_share_map(xdp, map_fds, &bc);
 	b = moat_io_bridge_create(&bc, err, sizeof(err));
 	if (!b) {
 		fprintf(stderr, "moat run: %s\n", err);
+		run_xdp_stop(xdp);
+		return 1;
+	}
+	r = run_xdp_redirect(xdp, b);
+	if (r < 0) {
+		fprintf(stderr, "moat run: XDP: redirect to AF_XDP: %s\n",
+			strerror(-r));
+		moat_io_bridge_destroy(b);
 		run_xdp_stop(xdp);
 		return 1;
 	}

@@ -32,6 +32,7 @@
 #include <xdp/xsk.h>
 
 #include "moat/io_afxdp.h"
+#include "moat/xdp_maps.h"
 
 struct moat_io_xsk_umem {
 	uint8_t *area;              /* frames * frame_size bytes, ours */
@@ -686,6 +687,12 @@ static int open_sockets(struct moat_io_afxdp *a, bool copy_only,
 {
 	int want = rx_queues(a->port.ifname), r;
 
+	/* moat's XDP program keeps room for so many queues an interface:
+	 * frames of a queue without a socket would never reach moat. */
+	*what = "xsks map";
+	if (!a->own_prog && want > MOAT_XDP_XSKS_PER_PORT)
+		return -E2BIG;
+
 	for (int i = 0; i < want; i++) {
 		*what = "AF_XDP socket";
 		r = open_queue(a, i, copy_only);
@@ -777,8 +784,12 @@ static int open_pair_on(struct moat_io_port *out[2], const char *const ifname[2]
 			int *failed, char *err, size_t errlen)
 {
 	for (int i = 0; i < 2; i++) {
+		/* Port i's sockets where moat's XDP program looks for them
+		 * (moat/xdp_maps.h); libxdp's own program has a map each. */
 		struct moat_io_afxdp_conf c = {
 			.umem = u, .xsks_map_fd = map_fd[i],
+			.map_key_base = map_fd[i] >= 0 ?
+				(uint32_t)i * MOAT_XDP_XSKS_PER_PORT : 0,
 		};
 		const char *what;
 		int r = moat_io_afxdp_open(&out[i], ifname[i], &c, &what);
@@ -857,6 +868,9 @@ const char *moat_io_afxdp_why(int err, const char *what)
 	case EBUSY:
 	case EEXIST:
 		return "another XDP program is attached";
+	case E2BIG:
+		return "more receive queues than moat's XDP program has room "
+		       "for (32 an interface)";
 	}
 	return strerror(-err);
 }

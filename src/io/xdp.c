@@ -318,6 +318,7 @@ int moat_io_xdp_set_rules(struct moat_io_xdp *x, const struct moat_config *cfg)
 		struct moat_xdp_port p = {
 			.zone = x->zport[i].zone,
 			.has_networks = z && z->has_networks,
+			.xsk_base = (uint32_t)i * MOAT_XDP_XSKS_PER_PORT,
 		};
 		uint32_t ifindex = (uint32_t)x->zport[i].ifindex;
 

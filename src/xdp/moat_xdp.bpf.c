@@ -782,9 +782,16 @@ int moat_xdp(struct xdp_md *ctx)
 	count(MOAT_XDP_ST_PASS);
 	count(why);
 	if (cfg->flags & MOAT_XDP_F_REDIRECT) {
-		count(MOAT_XDP_ST_REDIRECT);
-		return bpf_redirect_map(&xsks_map, ctx->rx_queue_index,
-					XDP_PASS);
+		__u32 ifindex = ctx->ingress_ifindex;
+		const struct moat_xdp_port *port =
+			bpf_map_lookup_elem(&moat_ports, &ifindex);
+
+		/* An interface moat did not describe has no sockets. */
+		if (port && ctx->rx_queue_index < MOAT_XDP_XSKS_PER_PORT) {
+			count(MOAT_XDP_ST_REDIRECT);
+			return bpf_redirect_map(&xsks_map, port->xsk_base +
+						ctx->rx_queue_index, XDP_PASS);
+		}
 	}
 	return XDP_PASS;
 }
