@@ -1,7 +1,10 @@
 #!/bin/bash
 # When the XDP program cannot attach (here: out0 already runs another XDP
 # program), `--xdp=on` refuses to start with a clear message and
-# `--xdp=auto` says why and bridges without it, as before.
+# `--xdp=auto` says why and bridges without it, as before.  With the AF_XDP
+# backend forced (MOAT_IO=xdp), the ports cannot attach beside that
+# program either: moat refuses, naming it; `--io auto` then falls back to
+# AF_PACKET and says so.
 #
 #   client --- router lan0 --- out0 (someone's XDP program) [moat] in0 --- server
 . "$(dirname "$0")/lib.sh"
@@ -15,7 +18,19 @@ fi
 grep -q "out0 already runs an XDP program" "$STATE/moat.err" ||
 	fail "no clear message: $(cat "$STATE/moat.err")"
 note "on: $(grep XDP "$STATE/moat.err")"
-start_moat "$CONF" --xdp=auto
+if [ "$MOAT_IO" = xdp ]; then
+	if lab run-moat "$CONF" --xdp=auto 2>/dev/null; then
+		fail "--io xdp started although out0 runs another XDP program"
+	fi
+	grep -q "AF_XDP cannot run: out0: XDP program: another XDP program is attached" \
+		"$STATE/moat.err" || fail "no clear message: $(cat "$STATE/moat.err")"
+	note "io xdp: $(grep 'AF_XDP cannot' "$STATE/moat.err")"
+	start_moat "$CONF" --xdp=auto --io auto
+	grep -q "using AF_PACKET" "$STATE/moat.err" ||
+		fail "io auto did not fall back to AF_PACKET: $(cat "$STATE/moat.err")"
+else
+	start_moat "$CONF" --xdp=auto
+fi
 grep -q "going on without the XDP fast path" "$STATE/moat.err" ||
 	fail "auto did not say it goes on without XDP: $(cat "$STATE/moat.err")"
 note "auto: $(grep XDP "$STATE/moat.err")"
