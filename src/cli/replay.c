@@ -289,15 +289,26 @@ static void print_explain(long index, const struct moat_result *res,
 static void print_summary(const struct moat_counters *c, uint64_t emitted,
 			  bool json)
 {
+	/* By class (include/moat/reason.h): an answered packet (a cookie
+	 * SYN-ACK, a challenge ACK) was not forwarded, but not refused. */
+	uint64_t by_class[MOAT_CLASS_COUNT] = { 0 };
 	bool first = true;
 
+	for (int r = 0; r < MOAT_R_COUNT; r++)
+		by_class[moat_reason_class((enum moat_reason)r)] += c->reason[r];
 	if (json) {
+		/* "passed" and "dropped" are the engine's verdicts (an answer
+		 * is a drop there); "classes" splits them by reason. */
 		printf("{\"packets\":%llu,\"passed\":%llu,\"dropped\":%llu,"
-		       "\"emitted\":%llu,\"reasons\":{",
+		       "\"emitted\":%llu,\"classes\":{\"pass\":%llu,"
+		       "\"drop\":%llu,\"answer\":%llu},\"reasons\":{",
 		       (unsigned long long)c->packets,
 		       (unsigned long long)c->passed,
 		       (unsigned long long)c->dropped,
-		       (unsigned long long)emitted);
+		       (unsigned long long)emitted,
+		       (unsigned long long)by_class[MOAT_CLASS_PASS],
+		       (unsigned long long)by_class[MOAT_CLASS_DROP],
+		       (unsigned long long)by_class[MOAT_CLASS_ANSWER]);
 		for (int r = 0; r < MOAT_R_COUNT; r++) {
 			if (!c->reason[r])
 				continue;
@@ -309,11 +320,6 @@ static void print_summary(const struct moat_counters *c, uint64_t emitted,
 		printf("}}\n");
 		return;
 	}
-	/* By class (include/moat/reason.h): an answered packet (a cookie
-	 * SYN-ACK, a challenge ACK) was not forwarded, but not refused. */
-	uint64_t by_class[MOAT_CLASS_COUNT] = { 0 };
-	for (int r = 0; r < MOAT_R_COUNT; r++)
-		by_class[moat_reason_class((enum moat_reason)r)] += c->reason[r];
 	printf("packets %llu  passed %llu  dropped %llu  answered %llu  "
 	       "emitted %llu\n", (unsigned long long)c->packets,
 	       (unsigned long long)by_class[MOAT_CLASS_PASS],
